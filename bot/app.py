@@ -1,0 +1,137 @@
+"""The composition root: the one place that builds everything and wires it together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.apikeys import authenticate_api_key
+from bot.clock import Clock, SystemClock
+from bot.config import LeadbotConfig
+from bot.leads import LeadIntake, Leads, QueueTarget
+from bot.outbox import OutboxDispatcher
+from bot.settings import Settings
+from handlers import slack_actions, slack_commands, slack_events
+from handlers.api_leads import make_lead_api
+from handlers.cards import render_lead_card
+from handlers.slack_http import make_slack_endpoint
+from handlers.slack_sender import SlackWebSender, build_web_client
+from store.db import Database
+from store.directory import QueueRow, RepRow, sync_directory
+from store.migrate import is_up_to_date, upgrade
+
+log = logging.getLogger(__name__)
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    config: LeadbotConfig
+    db: Database
+    clock: Clock
+    slack: AsyncWebClient
+    leads: Leads
+    dispatcher: OutboxDispatcher
+    bolt: AsyncApp
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def build_services(
+    settings: Settings,
+    config: LeadbotConfig,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    poll_interval: float = 1.0,
+) -> Services:
+    clock = clock or SystemClock()
+    db = db or Database(settings.database_url)
+    slack = build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    dispatcher = OutboxDispatcher(
+        db, clock, SlackWebSender(slack), render_lead_card, poll_interval=poll_interval
+    )
+    leads = Leads(db, clock, dispatcher.wake)
+    # The client carries the token; passing it twice only makes Bolt warn.
+    bolt = AsyncApp(
+        signing_secret=settings.slack_signing_secret,
+        client=slack,
+        logger=logging.getLogger("leadbot.slack"),
+    )
+    slack_actions.register(bolt, leads)
+    slack_commands.register(bolt)
+    slack_events.register(bolt)
+    return Services(settings, config, db, clock, slack, leads, dispatcher, bolt)
+
+
+def directory_rows(config: LeadbotConfig) -> tuple[list[RepRow], list[QueueRow]]:
+    reps = [
+        RepRow(r.id, r.name, r.timezone or config.workspace.timezone, r.capacity, r.weight)
+        for r in config.reps
+    ]
+    default_id = config.default_queue.id
+    queues = [
+        QueueRow(q.id, q.name, q.channel, q.id == default_id, q.exclusivity_seconds, tuple(q.reps))
+        for q in config.queues
+    ]
+    return reps, queues
+
+
+async def prepare_database(services: Services, *, auto_upgrade: bool) -> None:
+    """Check (or bring) the schema up to date, then mirror the config's queues and reps."""
+    if auto_upgrade:
+        await upgrade(services.db)
+    elif not await is_up_to_date(services.db):
+        raise SchemaOutOfDate("the database schema is not up to date: run `leadbot db upgrade`")
+    reps, queues = directory_rows(services.config)
+    async with services.db.transaction() as session:
+        await sync_directory(session, reps, queues)
+
+
+def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Application:
+    """One aiohttp application: the Slack endpoint, the intake API and health."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICES] = services
+    config = services.config
+    default_queue = QueueTarget(config.default_queue.id, config.default_queue.channel)
+
+    async def authenticate(raw: str) -> int | None:
+        return await authenticate_api_key(services.db, services.clock, raw)
+
+    async def capture(intake: LeadIntake) -> int:
+        return await services.leads.capture(
+            intake, default_queue, actor=f"api-key:{intake.api_key_id}"
+        )
+
+    async def healthz(_request: web.Request) -> web.Response:
+        try:
+            await services.db.ping()
+        except Exception as exc:
+            log.warning("health check: database unavailable: %s", type(exc).__name__)
+            return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+        return web.json_response({"status": "ok", "database": "up"})
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await prepare_database(services, auto_upgrade=auto_upgrade)
+        services.dispatcher.start()
+        yield
+        await services.dispatcher.stop()
+        await services.db.dispose()
+
+    app.router.add_post("/slack/events", make_slack_endpoint(services.bolt))
+    app.router.add_post(
+        "/api/leads", make_lead_api(authenticate, capture, config.workspace.default_phone_region)
+    )
+    app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,246 @@
+"""The outbox dispatcher: delivers stored intents to Slack, once, in order, with backoff.
+
+Correctness rests on three things: a row is leased to one worker at a time
+(`store.outbox.lease_due`); a channel's rows go out in id order and a failure
+holds back the rows behind it; and a card whose post may have reached Slack
+without its `ts` being recorded (a crash mid-call) is looked up by the lead id
+in its message metadata before it is posted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.domain.lead import LeadSnapshot
+from bot.leads import POST_CARD, UPDATE_CARD
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store.db import Database
+from store.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+CARD_EVENT_TYPE = "leadbot_lead"
+#: How long a card may wait for its first post before an update of it is given up.
+MAX_UPDATE_WAITS = 30
+
+
+class SlackError(Exception):
+    """A Slack call failed; subclasses say whether trying again can help."""
+
+
+class TransientSlackError(SlackError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSlackError(SlackError):
+    """Slack said no for a reason that retrying will not fix (e.g. `channel_not_found`)."""
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+class MessageSender(Protocol):
+    async def post_message(
+        self, channel: str, message: RenderedMessage, metadata: dict[str, Any] | None
+    ) -> str: ...
+
+    async def update_message(
+        self, channel: str, ts: str, message: RenderedMessage, metadata: dict[str, Any] | None
+    ) -> None: ...
+
+    async def find_message_by_metadata(
+        self, channel: str, event_type: str, key: str, value: str, oldest: datetime
+    ) -> str | None: ...
+
+
+CardRenderer = Callable[[LeadSnapshot, datetime], RenderedMessage]
+
+
+def card_metadata(lead_id: int) -> dict[str, Any]:
+    return {"event_type": CARD_EVENT_TYPE, "event_payload": {"lead_id": str(lead_id)}}
+
+
+def backoff_delay(attempts: int, retry_after: float | None, cap: float) -> float:
+    """Exponential backoff with jitter, never shorter than Slack's `Retry-After`."""
+    delay = min(cap, 0.5 * 2 ** max(0, attempts - 1)) * (1 + random.random() * 0.25)
+    return float(max(delay, retry_after or 0.0))
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        sender: MessageSender,
+        render_card: CardRenderer,
+        *,
+        lease: timedelta = timedelta(seconds=120),
+        poll_interval: float = 1.0,
+        batch_size: int = 100,
+        max_backoff: float = 60.0,
+        concurrency: int = 8,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._sender = sender
+        self._render_card = render_card
+        self._lease = lease
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._max_backoff = max_backoff
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Something was enqueued: look now rather than at the next poll."""
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand (graceful shutdown drains in-flight work), then stop."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed; retrying after the poll interval")
+                handled = 0
+            if handled or self._stopping:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval)
+            self._wakeup.clear()
+
+    async def run_once(self) -> int:
+        """Lease what is due, deliver it; returns how many rows were leased."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            rows = await outbox_store.lease_due(
+                session, owner=self.owner, now=now, lease=self._lease, limit=self._batch_size
+            )
+        groups = [list(group) for _, group in groupby(rows, key=lambda r: r.ordering_key)]
+        await asyncio.gather(*(self._deliver_group(group) for group in groups))
+        return len(rows)
+
+    async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
+        async with self._concurrency:
+            for index, row in enumerate(rows):
+                if not await self._deliver(row):
+                    async with self._db.transaction() as session:
+                        await outbox_store.release(
+                            session, row_ids=[r.id for r in rows[index + 1 :]], owner=self.owner
+                        )
+                    return
+
+    async def _deliver(self, row: OutboxMessage) -> bool:
+        """Deliver one row; False means it is backing off and the rows behind it must wait."""
+        try:
+            if row.kind == POST_CARD:
+                await self._post_card(row)
+            elif row.kind == UPDATE_CARD:
+                await self._update_card(row)
+            else:
+                raise PermanentSlackError(f"unknown outbox kind {row.kind!r}")
+        except PermanentSlackError as exc:
+            log.error("outbox row %s (%s) failed for good: %s", row.id, row.kind, exc)
+            await self._fail(row, str(exc), retry=False)
+            return True
+        except TransientSlackError as exc:
+            log.warning("outbox row %s (%s) will retry: %s", row.id, row.kind, exc)
+            await self._fail(row, str(exc), retry=True, retry_after=exc.retry_after)
+            return False
+        except Exception as exc:
+            log.exception("outbox row %s (%s) raised; will retry", row.id, row.kind)
+            await self._fail(row, repr(exc), retry=True)
+            return False
+        return True
+
+    async def _fail(
+        self, row: OutboxMessage, error: str, *, retry: bool, retry_after: float | None = None
+    ) -> None:
+        next_at = None
+        if retry:
+            delay = backoff_delay(row.attempts, retry_after, self._max_backoff)
+            next_at = self._clock.now() + timedelta(seconds=delay)
+        async with self._db.transaction() as session:
+            await outbox_store.mark_failed(
+                session, row_id=row.id, owner=self.owner, error=error, next_attempt_at=next_at
+            )
+
+    async def _load_card(self, lead_id: int | None) -> tuple[LeadSnapshot, str | None, str | None]:
+        if lead_id is None:
+            raise PermanentSlackError("card row without a lead")
+        async with self._db.reading() as session:
+            snapshot = await lead_store.lead_snapshot(session, lead_id)
+            lead = await lead_store.get_lead(session, lead_id)
+        if snapshot is None or lead is None:
+            raise PermanentSlackError(f"lead {lead_id} no longer exists")
+        return snapshot, lead.slack_channel_id, lead.slack_ts
+
+    async def _post_card(self, row: OutboxMessage) -> None:
+        snapshot, _, posted_ts = await self._load_card(row.lead_id)
+        channel = str(row.payload["channel"])
+        ts = posted_ts
+        if ts is None and row.attempts > 1:
+            # An earlier attempt may have reached Slack before we crashed or timed out.
+            ts = await self._sender.find_message_by_metadata(
+                channel,
+                CARD_EVENT_TYPE,
+                "lead_id",
+                str(snapshot.id),
+                oldest=row.created_at - timedelta(minutes=5),
+            )
+            if ts is not None:
+                log.info("lead %s card found by metadata at %s; not posting again", snapshot.id, ts)
+        if ts is None:
+            message = self._render_card(snapshot, self._clock.now())
+            ts = await self._sender.post_message(channel, message, card_metadata(snapshot.id))
+        async with self._db.transaction() as session:
+            if posted_ts is None:
+                await lead_store.record_card(
+                    session, lead_id=snapshot.id, channel_id=channel, ts=ts
+                )
+            await outbox_store.mark_sent(
+                session, row_id=row.id, owner=self.owner, now=self._clock.now()
+            )
+
+    async def _update_card(self, row: OutboxMessage) -> None:
+        snapshot, channel, ts = await self._load_card(row.lead_id)
+        if channel is None or ts is None:
+            if row.attempts >= MAX_UPDATE_WAITS:
+                raise PermanentSlackError(f"lead {snapshot.id} card was never posted")
+            raise TransientSlackError(f"lead {snapshot.id} card not posted yet", retry_after=1.0)
+        message = self._render_card(snapshot, self._clock.now())
+        await self._sender.update_message(channel, ts, message, card_metadata(snapshot.id))
+        async with self._db.transaction() as session:
+            await outbox_store.mark_sent(
+                session, row_id=row.id, owner=self.owner, now=self._clock.now()
+            )

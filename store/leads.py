@@ -1,0 +1,138 @@
+"""Queries on leads and their events. Callers own the session (one unit of work)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.lead import CLAIMABLE_STATES, LeadSnapshot, LeadState
+from store.models import Lead, LeadEvent, Queue
+
+
+async def insert_lead(session: AsyncSession, *, now: datetime, **fields: Any) -> Lead:
+    lead = Lead(captured_at=now, updated_at=now, last_activity_at=now, **fields)
+    session.add(lead)
+    await session.flush()
+    return lead
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    lead_id: int,
+    kind: str,
+    actor: str,
+    at: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> LeadEvent:
+    event = LeadEvent(
+        lead_id=lead_id,
+        kind=kind,
+        actor=actor,
+        at=at,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data or {},
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def try_claim(
+    session: AsyncSession, *, lead_id: int, rep_id: str, now: datetime
+) -> str | None:
+    """Take the lead for `rep_id` with one conditional update.
+
+    Returns the state the lead was claimed from, or None when someone else got
+    there first (or the lead is not claimable). Exactly one of any number of
+    concurrent callers can win, on SQLite and PostgreSQL alike.
+    """
+    current = await session.scalar(select(Lead.state).where(Lead.id == lead_id))
+    if current is None or current not in CLAIMABLE_STATES:
+        return None
+    result = await session.execute(
+        update(Lead)
+        .where(Lead.id == lead_id, Lead.state == current, Lead.owner_id.is_(None))
+        .values(
+            state=LeadState.CLAIMED.value,
+            owner_id=rep_id,
+            claimed_at=now,
+            updated_at=now,
+            last_activity_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return current if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def owner_of(session: AsyncSession, lead_id: int) -> str | None:
+    return await session.scalar(select(Lead.owner_id).where(Lead.id == lead_id))
+
+
+async def get_lead(session: AsyncSession, lead_id: int) -> Lead | None:
+    return await session.get(Lead, lead_id)
+
+
+async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | None:
+    row = (
+        await session.execute(
+            select(Lead, Queue.name)
+            .outerjoin(Queue, Queue.id == Lead.queue_id)
+            .where(Lead.id == lead_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    lead, queue_name = row
+    return LeadSnapshot(
+        id=lead.id,
+        state=LeadState(lead.state),
+        captured_at=lead.captured_at,
+        name=lead.name,
+        email=lead.email,
+        phone=lead.phone,
+        company=lead.company,
+        source=lead.source,
+        answers=dict(lead.answers or {}),
+        utm=dict(lead.utm or {}),
+        score=lead.score,
+        grade=lead.grade,
+        queue_name=queue_name,
+        owner_id=lead.owner_id,
+        claimed_at=lead.claimed_at,
+    )
+
+
+async def record_card(session: AsyncSession, *, lead_id: int, channel_id: str, ts: str) -> None:
+    await session.execute(
+        update(Lead).where(Lead.id == lead_id).values(slack_channel_id=channel_id, slack_ts=ts)
+    )
+
+
+async def card_channel(session: AsyncSession, lead_id: int) -> str | None:
+    """The channel the lead's card is (or will be) in: where it was posted, else its queue's."""
+    row = (
+        await session.execute(
+            select(Lead.slack_channel_id, Queue.channel_id)
+            .outerjoin(Queue, Queue.id == Lead.queue_id)
+            .where(Lead.id == lead_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return row[0] or row[1]
+
+
+async def events_of(session: AsyncSession, lead_id: int) -> list[LeadEvent]:
+    rows = await session.scalars(
+        select(LeadEvent).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.at, LeadEvent.id)
+    )
+    return list(rows)

@@ -1,0 +1,142 @@
+"""The transactional outbox: durable intents to call Slack, leased to one worker at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from store.models import OutboxMessage
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    ordering_key: str,
+    now: datetime,
+    lead_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    row = OutboxMessage(
+        kind=kind,
+        ordering_key=ordering_key,
+        lead_id=lead_id,
+        payload=payload or {},
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def lease_due(
+    session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int = 100
+) -> list[OutboxMessage]:
+    """Lease pending rows that are due, keeping each ordering key in id order.
+
+    A row is eligible only if no earlier pending row of its key is waiting
+    (backing off) or leased by someone else: so a channel's cards never overtake
+    each other. `SKIP LOCKED` keeps replicas from queueing on the same rows on
+    PostgreSQL; the conditional lease update is what makes it correct everywhere.
+    """
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(
+        earlier.ordering_key == OutboxMessage.ordering_key,
+        earlier.status == "pending",
+        earlier.id < OutboxMessage.id,
+        or_(
+            earlier.next_attempt_at > now,
+            and_(earlier.lease_until.is_not(None), earlier.lease_until >= now),
+        ),
+    )
+    candidates = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            ~blocked,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxMessage)
+    )
+    ids = list(await session.scalars(candidates))
+    if not ids:
+        return []
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_owner == owner)
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def mark_sent(session: AsyncSession, *, row_id: int, owner: str, now: datetime) -> bool:
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner)
+        .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def mark_failed(
+    session: AsyncSession,
+    *,
+    row_id: int,
+    owner: str,
+    error: str,
+    next_attempt_at: datetime | None,
+) -> None:
+    """Back off until `next_attempt_at`, or give up (`dead`) when it is None."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": error[:2000]}
+    if next_attempt_at is None:
+        values["status"] = "dead"
+    else:
+        values["next_attempt_at"] = next_attempt_at
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner)
+        .values(**values)
+    )
+
+
+async def release(session: AsyncSession, *, row_ids: list[int], owner: str) -> None:
+    """Hand back leased rows that were not attempted (an earlier row of their key failed)."""
+    if row_ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(row_ids), OutboxMessage.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
+    )
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: count for status, count in rows.tuples()}

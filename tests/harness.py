@@ -1,0 +1,86 @@
+"""Run the real bot (aiohttp app, Bolt, dispatcher) on a loopback port for a test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.apikeys import create_api_key
+from bot.app import Services, build_services, build_web_app
+from bot.clock import Clock, SystemClock
+from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
+from bot.settings import Settings
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+UNREACHABLE_SLACK = "http://127.0.0.1:9/api/"
+
+
+@dataclass
+class RunningBot:
+    url: str
+    services: Services
+    api_key: str
+
+    async def post_lead(
+        self,
+        body: Any,
+        *,
+        key: str | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        hdrs = {
+            "Authorization": f"Bearer {self.api_key if key is None else key}",
+            "Content-Type": "application/json",
+        }
+        hdrs.update(headers or {})
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{self.url}/api/leads",
+                json=None if raw is not None else body,
+                data=raw,
+                headers=hdrs,
+            ) as resp,
+        ):
+            try:
+                payload = await resp.json(content_type=None)
+            except ValueError:
+                payload = await resp.text()
+            return resp.status, payload
+
+
+@asynccontextmanager
+async def running_bot(
+    database_url: str,
+    slack_api_url: str = UNREACHABLE_SLACK,
+    *,
+    config: LeadbotConfig | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[RunningBot]:
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack_api_url,
+        database_url=database_url,
+        config_path=EXAMPLE_CONFIG_PATH,
+    )
+    services = build_services(
+        settings, config or load_config(EXAMPLE_CONFIG_PATH), clock=clock, poll_interval=0.2
+    )
+    runner = web.AppRunner(build_web_app(services))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    api_key = await create_api_key(services.db, clock or SystemClock(), "test")
+    try:
+        yield RunningBot(f"http://127.0.0.1:{port}", services, api_key)
+    finally:
+        await runner.cleanup()
