@@ -23,7 +23,7 @@ STAMP = VENV / ".leadbot-installed"
 
 
 def ensure_installed() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be run by any python3
         sys.exit("leadbot needs Python 3.11 or newer")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:

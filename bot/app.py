@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -59,7 +60,12 @@ def build_services(
     db = db or Database(settings.database_url)
     slack = build_web_client(settings.slack_bot_token, settings.slack_api_url)
     dispatcher = OutboxDispatcher(
-        db, clock, SlackWebSender(slack), render_lead_card, poll_interval=poll_interval
+        db,
+        clock,
+        SlackWebSender(slack),
+        render_lead_card,
+        poll_interval=poll_interval,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     leads = Leads(db, clock, dispatcher.wake)
     # The client carries the token; passing it twice only makes Bolt warn.

@@ -24,6 +24,8 @@ class Settings:
     slack_api_url: str = SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     config_path: Path = Path(DEFAULT_CONFIG_FILE)
+    #: How long a dispatcher owns an outbox row before another may retry it (after a crash).
+    outbox_lease_seconds: float = 120.0
 
     def __repr__(self) -> str:  # never print secrets into logs or tracebacks
         return (
@@ -72,6 +74,14 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     except SettingsError as exc:
         problems.append(str(exc))
         database_url = DEFAULT_DATABASE_URL
+    lease_text = env.get("LEADBOT_OUTBOX_LEASE_SECONDS", "").strip() or "120"
+    try:
+        lease = float(lease_text)
+        if not 1 <= lease <= 3600:
+            raise ValueError
+    except ValueError:
+        problems.append("LEADBOT_OUTBOX_LEASE_SECONDS must be a number of seconds from 1 to 3600")
+        lease = 120.0
     if problems:
         raise SettingsError("; ".join(problems))
     return Settings(
@@ -81,4 +91,5 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         database_url=database_url,
         config_path=config_path_from_env(env),
+        outbox_lease_seconds=lease,
     )

@@ -13,9 +13,13 @@ import pytest
 from sqlalchemy import text
 
 from bot.clock import FakeClock
+from bot.config import EXAMPLE_CONFIG_PATH, load_config
+from bot.demo import seed_sandbox
+from sandbox import Sandbox
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Base
+from tests.harness import BOT_TOKEN, SIGNING_SECRET
 
 TEST_DATABASE_ENV = "LEADBOT_TEST_DATABASE_URL"
 
@@ -88,3 +92,13 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[Sandbox]:
+    """A started Slack sandbox seeded with the example config's reps, managers and channels."""
+    sandbox = Sandbox(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
+    seed_sandbox(sandbox, load_config(EXAMPLE_CONFIG_PATH))
+    await sandbox.start()
+    yield sandbox
+    await sandbox.stop()

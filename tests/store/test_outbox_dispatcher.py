@@ -1,0 +1,242 @@
+"""The outbox dispatcher against the real store and a recording fake Slack."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.clock import FakeClock
+from bot.leads import Leads, QueueTarget
+from bot.outbox import (
+    CARD_EVENT_TYPE,
+    OutboxDispatcher,
+    PermanentSlackError,
+    RenderedMessage,
+    TransientSlackError,
+)
+from handlers.cards import render_lead_card
+from store.db import Database
+from store.models import Lead, OutboxMessage
+from tests.factories import intake, seed_directory
+
+
+class RecordingSender:
+    """A fake Slack that keeps posted messages and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str, dict[str, Any] | None]] = []
+        self.updates: list[tuple[str, str, str]] = []
+        self.lookups = 0
+        self.failures: list[Exception] = []
+        self._ts = 1700000000
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts}.000100"
+
+    async def post_message(
+        self, channel: str, message: RenderedMessage, metadata: dict[str, Any] | None
+    ) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        ts = self._next_ts()
+        self.posts.append((channel, ts, metadata))
+        return ts
+
+    async def update_message(
+        self, channel: str, ts: str, message: RenderedMessage, metadata: dict[str, Any] | None
+    ) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.updates.append((channel, ts, message.text))
+
+    async def find_message_by_metadata(
+        self, channel: str, event_type: str, key: str, value: str, oldest: datetime
+    ) -> str | None:
+        self.lookups += 1
+        for posted_channel, ts, metadata in self.posts:
+            if (
+                posted_channel == channel
+                and metadata
+                and metadata["event_type"] == event_type
+                and metadata["event_payload"].get(key) == value
+            ):
+                return ts
+        return None
+
+    def posted_lead_ids(self) -> list[int]:
+        return [int(m["event_payload"]["lead_id"]) for _, _, m in self.posts if m]
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+def dispatcher(db: Database, clock: FakeClock, sender: RecordingSender) -> OutboxDispatcher:
+    return OutboxDispatcher(db, clock, sender, render_lead_card)
+
+
+@pytest.fixture
+async def queue(db: Database) -> QueueTarget:
+    async with db.transaction() as session:
+        return await seed_directory(session)
+
+
+async def capture(db: Database, clock: FakeClock, queue: QueueTarget, n: int = 1) -> list[int]:
+    leads = Leads(db, clock, lambda: None)
+    return [await leads.capture(intake(name=f"Lead {i}"), queue, actor="test") for i in range(n)]
+
+
+async def outbox_rows(db: Database) -> list[OutboxMessage]:
+    async with db.reading() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_card_is_posted_once_and_its_ts_recorded(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    [lead_id] = await capture(db, clock, queue)
+    assert await dispatcher.run_once() == 1
+    assert await dispatcher.run_once() == 0
+    assert sender.posted_lead_ids() == [lead_id]
+    channel, ts, metadata = sender.posts[0]
+    assert channel == "C0SALES01" and metadata == {
+        "event_type": CARD_EVENT_TYPE,
+        "event_payload": {"lead_id": str(lead_id)},
+    }
+    async with db.reading() as session:
+        lead = await session.get(Lead, lead_id)
+    assert lead is not None and (lead.slack_channel_id, lead.slack_ts) == ("C0SALES01", ts)
+    assert [r.status for r in await outbox_rows(db)] == ["sent"]
+
+
+async def test_a_failure_holds_back_the_channel_and_order_is_kept(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    ids = await capture(db, clock, queue, n=3)
+    sender.failures = [TransientSlackError("ratelimited", retry_after=5)]
+    await dispatcher.run_once()
+    assert sender.posts == []
+    rows = await outbox_rows(db)
+    assert rows[0].next_attempt_at >= clock.now() + timedelta(seconds=5)
+    assert all(r.status == "pending" and r.lease_owner is None for r in rows)
+    clock.advance(4)
+    assert await dispatcher.run_once() == 0  # the head is backing off, so nothing may overtake it
+    clock.advance(10)
+    await dispatcher.run_once()
+    assert sender.posted_lead_ids() == ids
+
+
+async def test_permanent_failure_is_dead_and_does_not_block(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    ids = await capture(db, clock, queue, n=2)
+    sender.failures = [PermanentSlackError("invalid_blocks")]
+    await dispatcher.run_once()
+    assert sender.posted_lead_ids() == [ids[1]]
+    assert [(r.status, r.last_error) for r in await outbox_rows(db)] == [
+        ("dead", "invalid_blocks"),
+        ("sent", None),
+    ]
+
+
+async def test_unexpected_exception_backs_off_instead_of_dropping(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    [lead_id] = await capture(db, clock, queue)
+    sender.failures = [RuntimeError("boom")]
+    await dispatcher.run_once()
+    clock.advance(120)
+    await dispatcher.run_once()
+    assert sender.posted_lead_ids() == [lead_id]
+
+
+async def test_card_posted_before_a_crash_is_found_by_metadata_not_reposted(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    [lead_id] = await capture(db, clock, queue)
+    # A previous process leased the row, posted the card, and died before recording the ts.
+    crashed = OutboxDispatcher(db, clock, sender, render_lead_card)
+    async with db.transaction() as session:
+        from store import outbox as outbox_store
+
+        assert await outbox_store.lease_due(
+            session, owner=crashed.owner, now=clock.now(), lease=timedelta(seconds=120)
+        )
+    message = render_lead_card(*(await _snapshot(db, lead_id, clock)))
+    await sender.post_message(
+        "C0SALES01",
+        message,
+        {"event_type": CARD_EVENT_TYPE, "event_payload": {"lead_id": str(lead_id)}},
+    )
+    clock.advance(60)
+    assert await dispatcher.run_once() == 0  # still leased by the dead process
+    clock.advance(61)
+    assert await dispatcher.run_once() == 1
+    assert sender.posted_lead_ids() == [lead_id]
+    assert sender.lookups == 1
+    async with db.reading() as session:
+        lead = await session.get(Lead, lead_id)
+    assert lead is not None and lead.slack_ts == sender.posts[0][1]
+
+
+async def _snapshot(db: Database, lead_id: int, clock: FakeClock):  # type: ignore[no-untyped-def]
+    from store.leads import lead_snapshot
+
+    async with db.reading() as session:
+        return await lead_snapshot(session, lead_id), clock.now()
+
+
+async def test_update_waits_for_the_post_and_renders_the_latest_state(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    [lead_id] = await capture(db, clock, queue)
+    leads = Leads(db, clock, lambda: None)
+    await dispatcher.run_once()
+    clock.advance(90)
+    assert (await leads.claim(lead_id, "U0REP001")).won
+    await dispatcher.run_once()
+    assert len(sender.updates) == 1
+    channel, ts, text = sender.updates[0]
+    assert (channel, ts) == ("C0SALES01", sender.posts[0][1])
+    assert "claimed by <@U0REP001>" in text
+
+
+async def test_first_attempt_does_not_search_history(db, clock, queue, dispatcher, sender) -> None:  # type: ignore[no-untyped-def]
+    await capture(db, clock, queue, n=3)
+    await dispatcher.run_once()
+    assert sender.lookups == 0
+
+
+async def test_two_dispatchers_never_post_a_lead_twice(db, clock, queue, sender) -> None:  # type: ignore[no-untyped-def]
+    ids = await capture(db, clock, queue, n=30)
+    first = OutboxDispatcher(db, clock, sender, render_lead_card)
+    second = OutboxDispatcher(db, clock, sender, render_lead_card)
+    for _ in range(5):
+        await asyncio.gather(first.run_once(), second.run_once())
+    assert sorted(sender.posted_lead_ids()) == ids
+    assert sender.posted_lead_ids() == ids  # and in capture order
+
+
+async def test_expired_lease_of_sent_row_cannot_be_marked_by_old_owner(
+    db, clock, queue, dispatcher
+) -> None:  # type: ignore[no-untyped-def]
+    from store import outbox as outbox_store
+
+    await capture(db, clock, queue)
+    async with db.transaction() as session:
+        [row] = await outbox_store.lease_due(
+            session, owner="old", now=clock.now(), lease=timedelta(seconds=1)
+        )
+    async with db.transaction() as session:
+        await session.execute(update(OutboxMessage).values(lease_owner="new"))
+    async with db.transaction() as session:
+        assert not await outbox_store.mark_sent(
+            session, row_id=row.id, owner="old", now=clock.now()
+        )

@@ -1,0 +1,143 @@
+"""Card rendering: escaping of prospect text and Block Kit limits, from the stored lead alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.lead import LeadSnapshot, LeadState, format_duration
+from handlers.cards import escape_mrkdwn, render_lead_card, safe_mrkdwn
+
+CAPTURED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+HOSTILE = "<!channel> hi <@U123> see <https://evil|click> & <!here>"
+
+
+def snapshot(**fields: object) -> LeadSnapshot:
+    values: dict[str, object] = {"id": 7, "state": LeadState.NEW, "captured_at": CAPTURED}
+    values.update(fields)
+    return LeadSnapshot(**values)  # type: ignore[arg-type]
+
+
+def all_texts(blocks: list[dict]) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    """Every (type, text) text object anywhere in the blocks."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                found.append((node["type"], node["text"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a & b", "a &amp; b"),
+        ("<!channel>", "&lt;!channel&gt;"),
+        ("<@U123>", "&lt;@U123&gt;"),
+        ("<https://evil|click>", "&lt;https://evil|click&gt;"),
+        ("&lt;", "&amp;lt;"),  # already-escaped-looking text is shown literally
+        ("*bold* _it_", "*bold* _it_"),
+    ],
+)
+def test_escape_mrkdwn(raw: str, escaped: str) -> None:
+    assert escape_mrkdwn(raw) == escaped
+
+
+def test_prospect_text_is_escaped_everywhere_it_is_mrkdwn() -> None:
+    lead = snapshot(
+        name=HOSTILE,
+        company=HOSTILE,
+        source=HOSTILE,
+        email="x@example.com",
+        answers={HOSTILE: HOSTILE},
+    )
+    message = render_lead_card(lead, CAPTURED)
+    mrkdwn = [text for kind, text in all_texts(message.blocks) if kind == "mrkdwn"] + [message.text]
+    joined = "\n".join(mrkdwn)
+    for raw in ("<!channel>", "<@U123>", "<https://evil|click>", "<!here>"):
+        assert raw not in joined
+    assert "&lt;!channel&gt;" in joined and "&lt;@U123&gt;" in joined and "&amp;" in joined
+    assert "&lt;https://evil|click&gt;" in joined
+    # plain_text is never parsed by Slack, so the header shows the name as typed.
+    assert any(
+        kind == "plain_text" and "<!channel>" in text for kind, text in all_texts(message.blocks)
+    )
+
+
+def test_unclaimed_card_has_claim_button_with_lead_id() -> None:
+    blocks = render_lead_card(snapshot(name="Pat"), CAPTURED).blocks
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [("Claim", "7")]
+
+
+def test_claimed_card_shows_owner_and_time_to_claim() -> None:
+    lead = snapshot(
+        name="Pat",
+        state=LeadState.CLAIMED,
+        owner_id="U0ALICE1",
+        claimed_at=CAPTURED + timedelta(minutes=1, seconds=23),
+    )
+    message = render_lead_card(lead, CAPTURED)
+    assert not [b for b in message.blocks if b["type"] == "actions"]
+    texts = " ".join(text for _, text in all_texts(message.blocks))
+    assert "Claimed by <@U0ALICE1> after 1m 23s" in texts
+
+
+def test_owner_that_is_not_a_slack_id_is_not_turned_into_a_mention() -> None:
+    lead = snapshot(state=LeadState.CLAIMED, owner_id="<!channel>", claimed_at=CAPTURED)
+    texts = " ".join(text for _, text in all_texts(render_lead_card(lead, CAPTURED).blocks))
+    assert "<!channel>" not in texts
+
+
+def test_card_at_maximum_field_lengths_stays_within_block_kit_limits() -> None:
+    lead = snapshot(
+        name="&" * 200,
+        company="<" * 200,
+        email="e" * 300 + "@x.io",
+        phone="+1" + "9" * 62,
+        source=">" * 200,
+        answers={("k" * 99 + str(i)): "&<>" * 666 for i in range(50)},
+    )
+    message = render_lead_card(lead, CAPTURED)
+    assert len(message.blocks) <= 50
+    for kind, text in all_texts(message.blocks):
+        assert 1 <= len(text) <= 3000, (kind, len(text))
+    header = message.blocks[0]["text"]["text"]
+    assert len(header) <= 150
+    for block in message.blocks:
+        for field in block.get("fields", []):
+            assert len(field["text"]) <= 2000
+    assert len(message.text) <= 4000
+    json.dumps(message.blocks)
+
+
+@pytest.mark.parametrize("limit", [5, 50, 3000])
+def test_safe_mrkdwn_never_exceeds_its_limit(limit: int) -> None:
+    for raw in ("&" * 5000, "<>" * 3000, "abc" * 2000):
+        assert len(safe_mrkdwn(raw, limit)) <= limit
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (59, "59s"),
+        (60, "1m 00s"),
+        (83, "1m 23s"),
+        (3600, "1h 00m"),
+        (90061, "1d 1h"),
+        (-5, "0s"),
+    ],
+)
+def test_format_duration(seconds: int, text: str) -> None:
+    assert format_duration(timedelta(seconds=seconds)) == text
