@@ -47,7 +47,14 @@ def main(argv: list[str]) -> int:
         cmd = [str(BIN / "leadbot"), "demo", *argv[1:]]
     else:
         cmd = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
-    return subprocess.call(cmd, cwd=ROOT)
+    os.chdir(ROOT)
+    if os.name == "posix":
+        # Become the command, so Ctrl-C and SIGTERM reach it directly (no wrapper traceback).
+        os.execv(cmd[0], cmd)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

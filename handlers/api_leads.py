@@ -67,6 +67,17 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
 
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "constrained-str"}
+ANSWER_TYPES = "must be a string, a number, true/false, or a list of strings"
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, except for an answer of the wrong type, where it would name one
+    arbitrary member of the union instead of what is allowed."""
+    loc = error["loc"]
+    is_answer_value = len(loc) >= 3 and loc[0] == "answers"
+    if is_answer_value and str(error["type"]).endswith("_type"):
+        return ANSWER_TYPES
+    return str(error["msg"])
 
 
 def bad_request(fields: list[dict[str, str]], message: str = "invalid lead") -> web.Response:
@@ -92,7 +103,7 @@ def parse_lead_body(
         body = LeadBody.model_validate(payload)
     except ValidationError as exc:
         return _dedupe(
-            [{"field": _field_name(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+            [{"field": _field_name(tuple(e["loc"])), "message": _message(e)} for e in exc.errors()]
         )
     errors: list[dict[str, str]] = []
     email: Email | None = None

@@ -92,7 +92,11 @@ async def test_missing_authorization_header_gets_401(bot: RunningBot) -> None:
         ({"email": "a@example.com", "name": 42}, "name", "valid string"),
         ({"email": ["a@example.com"]}, "email", "valid string"),
         ({"email": "a@example.com", "answers": "budget=5"}, "answers", "valid dictionary"),
-        ({"email": "a@example.com", "answers": {"nested": {"x": 1}}}, "answers.nested", ""),
+        (
+            {"email": "a@example.com", "answers": {"nested": {"x": 1}}},
+            "answers.nested",
+            "a string, a number, true/false, or a list",
+        ),
         ({"email": "a@example.com", "utm": {"utm_source": 7}}, "utm.utm_source", "valid string"),
         (
             {"email": "a@example.com", "favourite_colour": "red"},
