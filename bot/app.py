@@ -10,6 +10,7 @@ from datetime import timedelta
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot.apikeys import authenticate_api_key
 from bot.clock import Clock, SystemClock
@@ -29,7 +30,15 @@ from store.migrate import is_up_to_date, upgrade
 log = logging.getLogger(__name__)
 
 
-class SchemaOutOfDate(RuntimeError):
+class StartupError(RuntimeError):
+    """The service cannot start for a reason the operator must fix; the message says which."""
+
+
+class SchemaOutOfDate(StartupError):
+    pass
+
+
+class DatabaseUnavailable(StartupError):
     pass
 
 
@@ -95,13 +104,18 @@ def directory_rows(config: LeadbotConfig) -> tuple[list[RepRow], list[QueueRow]]
 
 async def prepare_database(services: Services, *, auto_upgrade: bool) -> None:
     """Check (or bring) the schema up to date, then mirror the config's queues and reps."""
-    if auto_upgrade:
-        await upgrade(services.db)
-    elif not await is_up_to_date(services.db):
-        raise SchemaOutOfDate("the database schema is not up to date: run `leadbot db upgrade`")
-    reps, queues = directory_rows(services.config)
-    async with services.db.transaction() as session:
-        await sync_directory(session, reps, queues)
+    try:
+        if auto_upgrade:
+            await upgrade(services.db)
+        elif not await is_up_to_date(services.db):
+            raise SchemaOutOfDate("the database schema is not up to date: run `leadbot db upgrade`")
+        reps, queues = directory_rows(services.config)
+        async with services.db.transaction() as session:
+            await sync_directory(session, reps, queues)
+    except (OSError, DBAPIError) as exc:
+        where = services.db.url.render_as_string(hide_password=True)
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseUnavailable(f"cannot use the database {where}: {reason}") from None
 
 
 def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Application:

@@ -47,7 +47,7 @@ def _load_config(path: Path) -> LeadbotConfig:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from bot.app import SchemaOutOfDate, build_services, build_web_app
+    from bot.app import StartupError, build_services, build_web_app
 
     try:
         settings = settings_from_env(os.environ)
@@ -60,8 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         web.run_app(
             build_web_app(services), host=args.host, port=args.port, print=None, shutdown_timeout=10
         )
-    except SchemaOutOfDate as exc:
-        raise CliError(str(exc)) from None
+    except StartupError as exc:
+        raise CliError(f"cannot start: {exc}") from None
     except OSError as exc:  # e.g. the port is taken
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
 

@@ -92,6 +92,24 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "leadbot db upgrade" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "database_url",
+    ["postgresql://postgres@127.0.0.1:1/leadbot", "sqlite:////nonexistent-dir/leadbot.db"],
+    ids=["postgres-refused", "sqlite-unopenable"],
+)
+def test_serve_with_an_unusable_database_names_it(tmp_path: Path, database_url: str) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "LEADBOT_CONFIG": str(EXAMPLE_CONFIG_PATH),
+        "DATABASE_URL": database_url,
+    }
+    result = run_cli("serve", "--port", str(free_port()), env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot use the database" in result.stderr and "cannot listen" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_db_upgrade_then_apikey_create_prints_the_key_once(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     upgraded = run_cli("db", "upgrade", env=env)
