@@ -21,17 +21,10 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.apikeys import create_api_key
-from bot.app import build_services, build_web_app
-from bot.clock import SystemClock
 from bot.config import EXAMPLE_CONFIG_PATH, load_config
 from bot.demo import seed_sandbox
-from bot.settings import Settings
 from sandbox import Sandbox
-from store.migrate import upgrade
-
-SECRET = "bench-secret"
-TOKEN = "xoxb-bench"
+from tests.harness import BOT_TOKEN, SIGNING_SECRET, running_bot, wait_for_card
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -68,51 +61,26 @@ async def echo_baseline(http: aiohttp.ClientSession, n: int) -> list[float]:
 
 
 async def capture_to_card(http: aiohttp.ClientSession, n: int, database_url: str) -> list[float]:
-    config = load_config(EXAMPLE_CONFIG_PATH)
-    slack = Sandbox(signing_secret=SECRET, bot_token=TOKEN, rate_limits=False)
-    seed_sandbox(slack, config)
+    slack = Sandbox(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, rate_limits=False)
+    seed_sandbox(slack, load_config(EXAMPLE_CONFIG_PATH))
     await slack.start()
-    settings = Settings(
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.api_url,
-        database_url=database_url,
-        config_path=EXAMPLE_CONFIG_PATH,
-    )
-    services = build_services(settings, config)
-    await upgrade(services.db)
-    key = await create_api_key(services.db, SystemClock(), f"bench-{time.time_ns()}")
-    runner = web.AppRunner(build_web_app(services), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/leads"
-    headers = {"Authorization": f"Bearer {key}"}
     samples = []
     try:
-        for i in range(n):
-            started = time.perf_counter()
-            async with http.post(
-                url,
-                json={
+        async with running_bot(database_url, slack.api_url, auto_upgrade=True) as bot:
+            headers = {"Authorization": f"Bearer {bot.api_key}"}
+            for i in range(n):
+                lead = {
                     "email": f"lead{i}@example.com",
                     "name": f"Lead {i}",
                     "answers": {"budget": "$50k+"},
-                },
-                headers=headers,
-            ) as resp:
-                assert resp.status == 201, await resp.text()
-                lead_id = str((await resp.json())["id"])
-            await slack.wait_for_call(
-                "chat.postMessage",
-                lambda c, lead_id=lead_id: (
-                    (c.args.get("metadata") or {}).get("event_payload", {}).get("lead_id")
-                    == lead_id
-                ),
-                timeout=10,
-            )
-            samples.append(time.perf_counter() - started)
+                }
+                started = time.perf_counter()
+                async with http.post(f"{bot.url}/api/leads", json=lead, headers=headers) as resp:
+                    assert resp.status == 201, await resp.text()
+                    lead_id = (await resp.json())["id"]
+                await wait_for_card(slack, lead_id, within=10)
+                samples.append(time.perf_counter() - started)
     finally:
-        await runner.cleanup()
         await slack.stop()
     return samples
 

@@ -15,6 +15,7 @@ from bot.app import Services, build_services, build_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
 from bot.settings import Settings
+from sandbox import RecordedCall, Sandbox
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -63,6 +64,7 @@ async def running_bot(
     *,
     config: LeadbotConfig | None = None,
     clock: Clock | None = None,
+    auto_upgrade: bool = False,
 ) -> AsyncIterator[RunningBot]:
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
@@ -74,7 +76,7 @@ async def running_bot(
     services = build_services(
         settings, config or load_config(EXAMPLE_CONFIG_PATH), clock=clock, poll_interval=0.2
     )
-    runner = web.AppRunner(build_web_app(services))
+    runner = web.AppRunner(build_web_app(services, auto_upgrade=auto_upgrade), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -84,3 +86,18 @@ async def running_bot(
         yield RunningBot(f"http://127.0.0.1:{port}", services, api_key)
     finally:
         await runner.cleanup()
+
+
+def card_lead_id(metadata: dict[str, Any] | None) -> str | None:
+    """The lead id a card carries in its message metadata (None for other messages)."""
+    return ((metadata or {}).get("event_payload") or {}).get("lead_id")
+
+
+async def wait_for_card(slack: Sandbox, lead_id: int | str, within: float = 5.0) -> RecordedCall:
+    """Wait until the bot has posted the card of `lead_id`; the `chat.postMessage` call."""
+    [call] = await slack.wait_for_call(
+        "chat.postMessage",
+        lambda c: card_lead_id(c.args.get("metadata")) == str(lead_id),
+        timeout=within,
+    )
+    return call

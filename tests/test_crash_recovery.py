@@ -27,7 +27,7 @@ from bot.config import EXAMPLE_CONFIG_PATH
 from sandbox import Sandbox
 from store.db import Database
 from store.models import Lead, OutboxMessage
-from tests.harness import BOT_TOKEN, SIGNING_SECRET
+from tests.harness import BOT_TOKEN, SIGNING_SECRET, card_lead_id
 
 SALES = "C0SALES01"
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,11 +135,7 @@ async def send_lead(bot: BotProcess, api_key: str, email: str) -> int:
 
 
 def cards_for(slack: Sandbox, lead_id: int) -> list[str]:
-    return [
-        m.ts
-        for m in slack.messages(SALES)
-        if m.metadata and m.metadata.get("event_payload", {}).get("lead_id") == str(lead_id)
-    ]
+    return [m.ts for m in slack.messages(SALES) if card_lead_id(m.metadata) == str(lead_id)]
 
 
 async def outbox_status(db: Database, lead_id: int) -> list[str]:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from sandbox import Sandbox
 from store.models import Lead, LeadEvent
-from tests.harness import RunningBot, running_bot
+from tests.harness import RunningBot, running_bot, wait_for_card
 
 SALES = "C0SALES01"
 ALICE, BOB, CARMEN = "U0ALICE1", "U0BOB001", "U0CARMEN"
@@ -38,13 +38,7 @@ def buttons(blocks: list[dict[str, Any]]) -> list[str]:
 async def post_card(bot: RunningBot, slack: Sandbox, body: dict[str, Any]) -> tuple[int, str]:
     status, created = await bot.post_lead(body)
     assert status == 201, created
-    [call] = await slack.wait_for_call(
-        "chat.postMessage",
-        lambda c: (
-            (c.args.get("metadata") or {}).get("event_payload", {}).get("lead_id")
-            == str(created["id"])
-        ),
-    )
+    call = await wait_for_card(slack, created["id"])
     return created["id"], call.response["ts"]
 
 
