@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from sandbox import Sandbox
 from store.models import Lead, LeadEvent
+from tests.blocks import text_objects
 from tests.harness import RunningBot, running_bot, wait_for_card
 
 SALES = "C0SALES01"
@@ -112,7 +113,7 @@ async def test_prospect_text_is_escaped_in_the_posted_blocks(
         c for c in slack.calls if c.method == "chat.postMessage" and c.response.get("ts") == ts
     ]
     raw_blocks = json.dumps(call.args["blocks"])
-    mrkdwn = [t for t in _texts(call.args["blocks"]) if t[0] == "mrkdwn"] + [
+    mrkdwn = [t for t in text_objects(call.args["blocks"]) if t[0] == "mrkdwn"] + [
         ("text", call.args["text"])
     ]
     for _, text in mrkdwn:
@@ -120,19 +121,6 @@ async def test_prospect_text_is_escaped_in_the_posted_blocks(
             assert raw not in text
     assert "&lt;!channel&gt;" in raw_blocks and "&lt;@U123&gt;" in raw_blocks
     assert "&lt;https://evil|click&gt;" in raw_blocks and "&amp; co" in raw_blocks
-
-
-def _texts(node: Any) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    if isinstance(node, dict):
-        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
-            out.append((node["type"], node["text"]))
-        for value in node.values():
-            out += _texts(value)
-    elif isinstance(node, list):
-        for value in node:
-            out += _texts(value)
-    return out
 
 
 def click_body(lead_id: int, user: str, ts: str) -> bytes:

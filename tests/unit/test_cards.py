@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.lead import LeadSnapshot, LeadState, format_duration
 from handlers.cards import escape_mrkdwn, render_lead_card, safe_mrkdwn
+from tests.blocks import text_objects
 
 CAPTURED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 HOSTILE = "<!channel> hi <@U123> see <https://evil|click> & <!here>"
@@ -18,24 +19,6 @@ def snapshot(**fields: object) -> LeadSnapshot:
     values: dict[str, object] = {"id": 7, "state": LeadState.NEW, "captured_at": CAPTURED}
     values.update(fields)
     return LeadSnapshot(**values)  # type: ignore[arg-type]
-
-
-def all_texts(blocks: list[dict]) -> list[tuple[str, str]]:  # type: ignore[type-arg]
-    """Every (type, text) text object anywhere in the blocks."""
-    found: list[tuple[str, str]] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
-                found.append((node["type"], node["text"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(blocks)
-    return found
 
 
 @pytest.mark.parametrize(
@@ -62,7 +45,9 @@ def test_prospect_text_is_escaped_everywhere_it_is_mrkdwn() -> None:
         answers={HOSTILE: HOSTILE},
     )
     message = render_lead_card(lead, CAPTURED)
-    mrkdwn = [text for kind, text in all_texts(message.blocks) if kind == "mrkdwn"] + [message.text]
+    mrkdwn = [text for kind, text in text_objects(message.blocks) if kind == "mrkdwn"] + [
+        message.text
+    ]
     joined = "\n".join(mrkdwn)
     for raw in ("<!channel>", "<@U123>", "<https://evil|click>", "<!here>"):
         assert raw not in joined
@@ -70,7 +55,7 @@ def test_prospect_text_is_escaped_everywhere_it_is_mrkdwn() -> None:
     assert "&lt;https://evil|click&gt;" in joined
     # plain_text is never parsed by Slack, so the header shows the name as typed.
     assert any(
-        kind == "plain_text" and "<!channel>" in text for kind, text in all_texts(message.blocks)
+        kind == "plain_text" and "<!channel>" in text for kind, text in text_objects(message.blocks)
     )
 
 
@@ -89,13 +74,13 @@ def test_claimed_card_shows_owner_and_time_to_claim() -> None:
     )
     message = render_lead_card(lead, CAPTURED)
     assert not [b for b in message.blocks if b["type"] == "actions"]
-    texts = " ".join(text for _, text in all_texts(message.blocks))
+    texts = " ".join(text for _, text in text_objects(message.blocks))
     assert "Claimed by <@U0ALICE1> after 1m 23s" in texts
 
 
 def test_owner_that_is_not_a_slack_id_is_not_turned_into_a_mention() -> None:
     lead = snapshot(state=LeadState.CLAIMED, owner_id="<!channel>", claimed_at=CAPTURED)
-    texts = " ".join(text for _, text in all_texts(render_lead_card(lead, CAPTURED).blocks))
+    texts = " ".join(text for _, text in text_objects(render_lead_card(lead, CAPTURED).blocks))
     assert "<!channel>" not in texts
 
 
@@ -110,7 +95,7 @@ def test_card_at_maximum_field_lengths_stays_within_block_kit_limits() -> None:
     )
     message = render_lead_card(lead, CAPTURED)
     assert len(message.blocks) <= 50
-    for kind, text in all_texts(message.blocks):
+    for kind, text in text_objects(message.blocks):
         assert 1 <= len(text) <= 3000, (kind, len(text))
     header = message.blocks[0]["text"]["text"]
     assert len(header) <= 150
