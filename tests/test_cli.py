@@ -126,6 +126,19 @@ def test_db_upgrade_then_apikey_create_prints_the_key_once(tmp_path: Path) -> No
     assert len(stored) == 1 and created.stdout.strip() not in stored[0][0]
 
 
+@pytest.mark.parametrize("name", ["", "   ", "k" * 81])
+def test_apikey_create_refuses_a_bad_name_and_stores_nothing(tmp_path: Path, name: str) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}"}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    result = run_cli("apikey", "create", name, env=env)
+    assert result.returncode == 2 and "1 to 80 characters" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "k.db") as conn:
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
+
+
 def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("db", "upgrade", env={"DATABASE_URL": "mysql://root@localhost/x"})
     assert (
