@@ -75,6 +75,7 @@ def build_services(
         render_lead_card,
         poll_interval=poll_interval,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        max_backoff=settings.outbox_max_backoff_seconds,
     )
     leads = Leads(db, clock, dispatcher.wake)
     # The client carries the token; passing it twice only makes Bolt warn.

@@ -26,6 +26,8 @@ class Settings:
     config_path: Path = Path(DEFAULT_CONFIG_FILE)
     #: How long a dispatcher owns an outbox row before another may retry it (after a crash).
     outbox_lease_seconds: float = 120.0
+    #: The longest a failing Slack post waits before its next try (so recovery is prompt).
+    outbox_max_backoff_seconds: float = 30.0
 
     def __repr__(self) -> str:  # never print secrets into logs or tracebacks
         return (
@@ -74,14 +76,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     except SettingsError as exc:
         problems.append(str(exc))
         database_url = DEFAULT_DATABASE_URL
-    lease_text = env.get("LEADBOT_OUTBOX_LEASE_SECONDS", "").strip() or "120"
-    try:
-        lease = float(lease_text)
-        if not 1 <= lease <= 3600:
-            raise ValueError
-    except ValueError:
-        problems.append("LEADBOT_OUTBOX_LEASE_SECONDS must be a number of seconds from 1 to 3600")
-        lease = 120.0
+    lease = _seconds(env, "LEADBOT_OUTBOX_LEASE_SECONDS", 120.0, 1, 3600, problems)
+    max_backoff = _seconds(env, "LEADBOT_OUTBOX_MAX_BACKOFF_SECONDS", 30.0, 1, 3600, problems)
     if problems:
         raise SettingsError("; ".join(problems))
     return Settings(
@@ -92,4 +88,27 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         database_url=database_url,
         config_path=config_path_from_env(env),
         outbox_lease_seconds=lease,
+        outbox_max_backoff_seconds=max_backoff,
     )
+
+
+def _seconds(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    problems: list[str],
+) -> float:
+    """A number of seconds from `env[name]` within [low, high]; a problem is noted otherwise."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+        if not low <= value <= high:
+            raise ValueError
+    except ValueError:
+        problems.append(f"{name} must be a number of seconds from {low:g} to {high:g}")
+        return default
+    return value

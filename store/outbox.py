@@ -120,12 +120,16 @@ async def mark_failed(
 
 
 async def release(session: AsyncSession, *, row_ids: list[int], owner: str) -> None:
-    """Hand back leased rows that were not attempted (an earlier row of their key failed)."""
+    """Hand back leased rows that were not attempted (an earlier row of their key failed).
+
+    Leasing counted an attempt; it is taken back, so a row held back behind a
+    slow head does not later back off as if it had failed itself.
+    """
     if row_ids:
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(row_ids), OutboxMessage.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
+            .values(lease_owner=None, lease_until=None, attempts=OutboxMessage.attempts - 1)
         )
 
 
@@ -139,4 +143,4 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
-    return {status: count for status, count in rows.tuples()}
+    return {status: count for status, count in rows.all()}

@@ -126,6 +126,7 @@ async def test_a_failure_holds_back_the_channel_and_order_is_kept(
     rows = await outbox_rows(db)
     assert rows[0].next_attempt_at >= clock.now() + timedelta(seconds=5)
     assert all(r.status == "pending" and r.lease_owner is None for r in rows)
+    assert [r.attempts for r in rows] == [1, 0, 0]  # held-back rows were not tried
     clock.advance(4)
     assert await dispatcher.run_once() == 0  # the head is backing off, so nothing may overtake it
     clock.advance(10)
