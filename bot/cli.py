@@ -75,6 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
             port=args.port,
             sandbox_port=args.sandbox_port,
             data_dir=Path(args.data_dir),
+            open_browser=not args.no_browser,
         )
     )
 
@@ -142,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=3000)
     demo.add_argument("--sandbox-port", type=int, default=8765)
     demo.add_argument("--data-dir", default="leadbot-demo")
+    demo.add_argument(
+        "--no-browser", action="store_true", help="print the sandbox page's address only"
+    )
     demo.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database maintenance")

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import signal
+import sys
+import urllib.parse
+import webbrowser
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.apikeys import create_api_key
-from bot.app import build_services, build_web_app
+from bot.app import Services, build_services, build_web_app
 from bot.clock import SystemClock
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
+from bot.domain.contact import parse_email
+from bot.leads import LeadIntake, QueueTarget
 from bot.logs import configure_logging
 from bot.settings import Settings
 from sandbox import Sandbox
@@ -51,15 +57,72 @@ def seed_sandbox(sandbox: Sandbox, config: LeadbotConfig) -> None:
         )
 
 
-async def run_demo(*, host: str, port: int, sandbox_port: int, data_dir: Path) -> None:
+#: Leads already waiting when the demo opens, so there is a card to claim at once.
+SAMPLE_LEADS = (
+    LeadIntake(
+        intake="demo",
+        name="Priya Raman",
+        company="Globex",
+        email=parse_email("priya.raman@globex.example"),
+        source="website",
+        answers={"budget": "$20k-$50k", "team size": "25", "timeline": "next month"},
+    ),
+    LeadIntake(
+        intake="demo",
+        name="Marco Rossi",
+        company="Umbrella Corp",
+        email=parse_email("marco@umbrella.example"),
+        source="webinar",
+        answers={"interest": "enterprise plan", "timeline": "this quarter"},
+    ),
+)
+
+
+def page_url(sandbox_url: str, config: LeadbotConfig) -> str:
+    """The sandbox page, acting as the default queue's first rep, looking at its channel."""
+    queue = config.default_queue
+    query = {"channel": queue.channel}
+    if queue.reps:
+        query["as"] = queue.reps[0]
+    return f"{sandbox_url}/?{urllib.parse.urlencode(query)}"
+
+
+def can_open_browser() -> bool:
+    """Only where a graphical browser can appear; on a bare server a text browser would
+    take over the terminal."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def fresh_database_file(data_dir: Path) -> Path:
+    """The demo's SQLite file, emptied: the sandbox Slack is new on every start, so old
+    leads would point at cards that no longer exist."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database = (data_dir / "leadbot.db").resolve()
+    for suffix in ("", "-wal", "-shm"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)
+    return database
+
+
+async def capture_sample_leads(services: Services, config: LeadbotConfig) -> None:
+    queue = QueueTarget(config.default_queue.id, config.default_queue.channel)
+    for intake in SAMPLE_LEADS:
+        await services.leads.capture(intake, queue, actor="demo")
+
+
+async def run_demo(
+    *, host: str, port: int, sandbox_port: int, data_dir: Path, open_browser: bool = True
+) -> None:
     configure_logging("WARNING")
-    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before serving
+    database = fresh_database_file(data_dir)
     config = load_config(EXAMPLE_CONFIG_PATH)
     signing_secret = secrets.token_hex(16)
     sandbox = Sandbox(
         signing_secret=signing_secret,
         bot_token=DEMO_TOKEN,
         team_domain=config.workspace.name.lower(),
+        echo_bot_messages=True,  # as in Slack: the bot hears its own posts (and ignores them)
     )
     seed_sandbox(sandbox, config)
     sandbox_url = await sandbox.start(host=host, port=sandbox_port)
@@ -67,7 +130,7 @@ async def run_demo(*, host: str, port: int, sandbox_port: int, data_dir: Path) -
         slack_bot_token=DEMO_TOKEN,
         slack_signing_secret=signing_secret,
         slack_api_url=sandbox.api_url,
-        database_url=f"sqlite+aiosqlite:///{(data_dir / 'leadbot.db').resolve()}",
+        database_url=f"sqlite+aiosqlite:///{database}",
         config_path=EXAMPLE_CONFIG_PATH,
     )
     services = build_services(settings, config)
@@ -80,6 +143,8 @@ async def run_demo(*, host: str, port: int, sandbox_port: int, data_dir: Path) -
     await web.TCPSite(runner, host, port).start()
     bot_url = f"http://{host}:{port}"
     sandbox.request_url = f"{bot_url}/slack/events"
+    await capture_sample_leads(services, config)
+    page = page_url(sandbox_url, config)
 
     sample = json.dumps(
         {
@@ -92,12 +157,14 @@ async def run_demo(*, host: str, port: int, sandbox_port: int, data_dir: Path) -
     )
     print(
         f"""
-leadbot demo is running (data in {data_dir}/).
+leadbot demo is running (data in {data_dir}/, started afresh each time).
 
-  Slack sandbox — open this, pick a rep, watch #sales:  {sandbox_url}/
-  Bot health:                                            {bot_url}/healthz
+  Slack sandbox — open this page (you act as a rep; switch with "Acting as"):
+    {page}
+  Two sample leads are waiting in #{config.default_queue.id}: click Claim on one.
+  Bot health: {bot_url}/healthz
 
-Send a lead (then click Claim on its card in the sandbox):
+Send another lead (then click Claim on its card in the sandbox):
 
   curl -X POST {bot_url}/api/leads \\
     -H 'Authorization: Bearer {api_key}' \\
@@ -108,6 +175,8 @@ Press Ctrl-C to stop.
 """,
         flush=True,
     )
+    if open_browser and can_open_browser():
+        webbrowser.open(page)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

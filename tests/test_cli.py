@@ -162,6 +162,7 @@ def test_demo_starts_prints_how_to_send_a_lead_and_posts_its_card(tmp_path: Path
             str(sandbox_port),
             "--data-dir",
             str(tmp_path / "demo"),
+            "--no-browser",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -177,7 +178,16 @@ def test_demo_starts_prints_how_to_send_a_lead_and_posts_its_card(tmp_path: Path
             if not line and proc.poll() is not None:
                 raise AssertionError(f"demo exited: {proc.stderr.read() if proc.stderr else ''}")
             banner += line
-        assert f"http://127.0.0.1:{sandbox_port}/" in banner
+        # It opens onto the sandbox page as the default queue's first rep, in its channel.
+        assert f"http://127.0.0.1:{sandbox_port}/?channel=C0SALES01&as=U0ALICE1" in banner
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{sandbox_port}/_sandbox/state", timeout=10
+        ) as resp:
+            seeded = json.loads(resp.read())
+        channels = {c["id"] for c in seeded["channels"]}
+        users = {u["id"] for u in seeded["users"]}
+        assert {"C0SALES01", "C0ENTPR01"} <= channels
+        assert {"U0ALICE1", "U0BOB001", "U0CARMEN", "U0DEVPA1", "U0ERIN01", "U0MGR01"} <= users
         key = re.search(r"Bearer (lb_[A-Za-z0-9_-]+)", banner)
         assert key, banner
         body = re.search(r"-d '(.+)'", banner)
@@ -199,6 +209,7 @@ def test_demo_starts_prints_how_to_send_a_lead_and_posts_its_card(tmp_path: Path
             card_posted = "Jane Doe" in json.dumps(state)
             time.sleep(0.1)
         assert card_posted, "the demo lead's card never reached the sandbox"
+        assert "Priya Raman" in json.dumps(state), "the sample leads' cards are missing"
         with urllib.request.urlopen(f"http://127.0.0.1:{sandbox_port}/", timeout=10) as resp:
             assert resp.status == 200 and b"<html" in resp.read().lower()
     finally:
