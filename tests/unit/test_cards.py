@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.lead import LeadSnapshot, LeadState, format_duration
 from handlers.cards import escape_mrkdwn, render_lead_card, safe_mrkdwn
+from sandbox import validate_blocks
 from tests.blocks import text_objects
 
 CAPTURED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -104,6 +105,30 @@ def test_card_at_maximum_field_lengths_stays_within_block_kit_limits() -> None:
             assert len(field["text"]) <= 2000
     assert len(message.text) <= 4000
     json.dumps(message.blocks)
+
+
+@pytest.mark.parametrize("owner", [None, "U0ALICE1"])
+def test_every_card_at_the_apis_maximum_lengths_passes_slacks_block_kit_rules(
+    owner: str | None,
+) -> None:
+    """The sandbox's validator is Slack's rulebook: a card it rejects would be lost in Slack."""
+    lead = snapshot(
+        name="<!channel>&" * 18,  # the intake API's limits: 200 for short text
+        company="&" * 200,
+        email="a" * 64 + "@" + "b" * 250 + ".io",
+        phone="+44 " + "9" * 60,
+        source="<" * 200,
+        answers={
+            **{f"{'q' * 98}{i:02d}": "&<>" * 666 for i in range(40)},  # keys 100, values 2000
+            **{f"list{i}": ["<@U1>" * 40] * 20 for i in range(10)},  # 20 items of 200
+        },
+        owner_id=owner,
+        claimed_at=CAPTURED + timedelta(minutes=3) if owner else None,
+        state=LeadState.CLAIMED if owner else LeadState.NEW,
+    )
+    message = render_lead_card(lead, CAPTURED)
+    assert validate_blocks(message.blocks) == []
+    assert len(message.text) <= 4000  # chat.update's limit, the stricter of the two
 
 
 @pytest.mark.parametrize("limit", [5, 50, 3000])
