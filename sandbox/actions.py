@@ -2,7 +2,8 @@
 
 Each flow finds what Slack would know (the stored message, the user, the
 channel), issues a response_url and trigger_id where Slack does, builds the
-payload and sends it signed to the bot's request URL.
+payload and sends it signed to the bot's request URL. Events Slack sends on
+its own go through `Redelivery`, which retries them as Slack does.
 """
 
 from __future__ import annotations
@@ -10,29 +11,25 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import aiohttp
 
 from sandbox import payloads
 from sandbox.api_conversations import HISTORY_SCOPES
 from sandbox.inbound import FORM, JSON, InboundSender
 from sandbox.models import Channel, InboundResult, Message, User
+from sandbox.redelivery import RETRY_SCHEDULE, Delivery, Redelivery
 from sandbox.response_url import ResponseUrls
+from sandbox.triggers import Triggers
 from sandbox.workspace import Workspace
 
+__all__ = ["Actions", "Delivery", "Endpoints"]
 
-@dataclass(frozen=True)
-class Delivery:
-    """A message event the sandbox delivered on its own (user posts, bot echoes)."""
-
-    event: dict[str, Any]
-    result: InboundResult | None
-    error: str | None = None
+SLACKBOT = "USLACKBOT"
 
 
 @dataclass(frozen=True)
@@ -53,6 +50,9 @@ class Actions:
         scopes: frozenset[str],
         verification_token: str,
         wall_clock: Callable[[], float],
+        *,
+        retry_schedule: Sequence[float] = RETRY_SCHEDULE,
+        triggers: Triggers | None = None,
     ) -> None:
         self.ws = workspace
         self.sender = sender
@@ -61,8 +61,10 @@ class Actions:
         self.scopes = scopes
         self.token = verification_token
         self._wall_clock = wall_clock
-        self.deliveries: list[Delivery] = []
-        self.trigger_ids: dict[str, float] = {}
+        self.redelivery = Redelivery(sender, endpoints.request_url, retry_schedule)
+        self.deliveries: list[Delivery] = self.redelivery.deliveries
+        # Shared with `views.open`, which redeems what clicks and commands issue.
+        self.triggers = triggers if triggers is not None else Triggers(time.monotonic)
         self._tasks: set[asyncio.Task[None]] = set()
         self._event_seq = 0
 
@@ -90,11 +92,14 @@ class Actions:
             block_id=block_id,
             button=button,
             response_url=self._issue_hook(channel, user, message.ts),
-            trigger_id=self._trigger_id(),
+            trigger_id=self.triggers.issue(user.id),
             action_ts=self._now_ts(),
         )
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-        return await self.sender.post(url, body.encode(), FORM)
+        result = await self.sender.post(url, body.encode(), FORM)
+        if result.timed_out:
+            self._tell_user(channel, user, f'"{label}" failed with the error "operation_timeout"')
+        return result
 
     async def send_slash_command(
         self, user_id: str, channel_id: str, text: str, command: str
@@ -109,9 +114,12 @@ class Actions:
             command=command,
             text=text,
             response_url=self._issue_hook(channel, user, None),
-            trigger_id=self._trigger_id(),
+            trigger_id=self.triggers.issue(user.id),
         )
-        return await self.sender.post(url, form.encode(), FORM)
+        result = await self.sender.post(url, form.encode(), FORM)
+        if result.timed_out:
+            self._tell_user(channel, user, f'`{command}` failed with the error "operation_timeout"')
+        return result
 
     # -- events ----------------------------------------------------------
 
@@ -121,19 +129,29 @@ class Actions:
         event_id: str | None = None,
         retry_num: int | None = None,
         retry_reason: str | None = None,
+        *,
+        retries: bool = False,
     ) -> InboundResult:
+        """Send `event` once, or with `retries` as Slack does: recorded, redelivered on failure.
+
+        With `retries` the first attempt's result is returned (a connection
+        failure included) and redeliveries go on in the background.
+        """
+        event_id = event_id or self.new_event_id()
         envelope = payloads.event_envelope(
             bot=self.ws.bot,
             token=self.token,
             event=event,
-            event_id=event_id or self.new_event_id(),
+            event_id=event_id,
             event_time=int(self._wall_clock()),
         )
+        body = json.dumps(envelope).encode()
+        if retries:
+            return await self.redelivery.deliver(event, event_id, body)
         headers: dict[str, str] = {}
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
-        body = json.dumps(envelope).encode()
         return await self.sender.post(self._request_url(), body, JSON, headers)
 
     async def send_url_verification(self, challenge: str) -> InboundResult:
@@ -205,20 +223,28 @@ class Actions:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.redelivery.close()
 
     async def _deliver(self, event: dict[str, Any]) -> None:
         """Send an event Slack would send unasked; failures are recorded, not raised."""
         if self.endpoints.request_url() is None:
-            self.deliveries.append(Delivery(event, None, "no request_url"))
+            self.redelivery.skip(event, "no request_url")
             return
-        try:
-            result = await self.send_event(event)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self.deliveries.append(Delivery(event, None, repr(exc)))
-        else:
-            self.deliveries.append(Delivery(event, result))
+        await self.send_event(event, retries=True)
 
     # -- helpers ---------------------------------------------------------
+
+    def _tell_user(self, channel: Channel, user: User, text: str) -> None:
+        """What Slack shows the invoker when the app does not answer in time."""
+        self.ws.ephemerals.append(
+            Message(
+                ts=self.ws.next_ts(),
+                channel=channel.id,
+                text=text,
+                user=SLACKBOT,
+                ephemeral_for=user.id,
+            )
+        )
 
     def _user(self, user_id: str) -> User:
         if user_id not in self.ws.users:
@@ -243,11 +269,6 @@ class Actions:
         hook_id = f"{self.ws.bot.team_id}-{self.ws.new_id()}-{secrets.token_hex(8)}"
         self.hooks.issue(hook_id, channel.id, user.id, message_ts)
         return f"{base}/response_url/{hook_id}"
-
-    def _trigger_id(self) -> str:
-        trigger = f"{int(self._wall_clock() * 1000)}.{self.ws.new_id()}.{secrets.token_hex(16)}"
-        self.trigger_ids[trigger] = self._wall_clock()
-        return trigger
 
     def _now_ts(self) -> str:
         return f"{self._wall_clock():.6f}"

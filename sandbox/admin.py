@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from sandbox.models import InboundResult
+from sandbox.view_actions import ViewOutcome
 
 if TYPE_CHECKING:
     from sandbox.core import Sandbox
@@ -31,6 +32,8 @@ class AdminRoutes:
         router.add_post("/_sandbox/click", _guarded(self.click))
         router.add_post("/_sandbox/command", _guarded(self.command))
         router.add_post("/_sandbox/reply", _guarded(self.reply))
+        router.add_post("/_sandbox/submit_view", _guarded(self.submit_view))
+        router.add_post("/_sandbox/close_view", _guarded(self.close_view))
 
     async def state(self, request: web.Request) -> web.Response:
         state = self.sb.workspace.snapshot()
@@ -82,6 +85,34 @@ class AdminRoutes:
         )
         return web.json_response({"ok": True, "ts": message.ts, "channel": message.channel})
 
+    async def submit_view(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        values = body.get("values")
+        if values is not None and not isinstance(values, dict):
+            raise ValueError("values must be {block_id: {action_id: value}}")
+        outcome = await self.sb.submit_view(body["user"], values, view_id=body.get("view_id"))
+        return _view_outcome(outcome)
+
+    async def close_view(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        outcome = await self.sb.close_view(body["user"], view_id=body.get("view_id"))
+        return _view_outcome(outcome)
+
+
+def _view_outcome(outcome: ViewOutcome) -> web.Response:
+    """A modal action's outcome, plus the bot's answer when one was sent."""
+    out: dict[str, Any] = {
+        "ok": True,
+        "outcome": outcome.outcome,
+        "errors": outcome.errors,
+        "problem": outcome.problem,
+        "view": outcome.view,
+    }
+    if outcome.inbound is not None:
+        result = outcome.inbound
+        out.update(status=result.status, body=result.body, elapsed=result.elapsed)
+    return web.json_response(out)
+
 
 def _guarded(handler: Handler) -> Handler:
     """Turn the Python API's exceptions into JSON errors the page can show."""
@@ -113,7 +144,13 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 def _inbound(result: InboundResult) -> web.Response:
     return web.json_response(
-        {"ok": True, "status": result.status, "body": result.body, "elapsed": result.elapsed}
+        {
+            "ok": True,
+            "status": result.status,
+            "body": result.body,
+            "elapsed": result.elapsed,
+            "timed_out": result.timed_out,
+        }
     )
 
 

@@ -8,12 +8,15 @@ ignorant of method rules and the methods ignorant of HTTP.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.blockkit import BlocksFormatError, decode_blocks, fill_missing_ids, validate_blocks
+from sandbox.filestore import FileStore
 from sandbox.models import Channel, Message
+from sandbox.triggers import Triggers
 from sandbox.workspace import Workspace
 
 MAX_POST_TEXT = 40_000
@@ -97,13 +100,26 @@ class Content:
         return not self.text and not self.blocks and not self.attachments
 
 
+def _not_started() -> str | None:
+    return None
+
+
 @dataclass
 class ApiContext:
-    """What a method may touch: the workspace, the token's scopes, and hooks."""
+    """What a method may touch: the workspace, the token's scopes, and hooks.
+
+    `base_url` is read at call time: URLs the sandbox hands out (uploads, file
+    links) must point at wherever it is listening now.
+    """
 
     workspace: Workspace
     scopes: frozenset[str]
     on_bot_message: Callable[[Message], None]
+    files: FileStore = field(default_factory=FileStore)
+    base_url: Callable[[], str | None] = _not_started
+    # `views.open`/`views.push` redeem the triggers clicks and commands issue.
+    triggers: Triggers = field(default_factory=lambda: Triggers(time.monotonic))
+    home_tab_enabled: bool = True
 
     def require_scope(self, *any_of: str) -> None:
         """Raise Slack's `missing_scope` unless one of `any_of` was granted."""

@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sandbox import blockkit_inputs
+
 BLOCK_TYPES = frozenset(
     {
         "section",
@@ -79,10 +81,21 @@ def decode_blocks(raw: object) -> list[dict[str, Any]]:
     return value
 
 
-def validate_blocks(blocks: object, *, max_blocks: int = 50) -> list[str]:
-    """Every Block Kit rule `blocks` breaks, as Slack-style error strings."""
+def validate_blocks(blocks: object, *, max_blocks: int = 50, path: str = "/blocks") -> list[str]:
+    """Every Block Kit rule `blocks` breaks, as Slack-style error strings.
+
+    `path` prefixes the json-pointers (views report `/view/blocks/…`)."""
     checker = _Checker()
-    checker.blocks(blocks, "/blocks", max_blocks)
+    checker.blocks(blocks, path, max_blocks)
+    return checker.errors
+
+
+def validate_text_object(
+    obj: object, path: str, max_len: int, *, plain_only: bool = False
+) -> list[str]:
+    """The text-object rules on their own, for fields outside blocks (view titles)."""
+    checker = _Checker()
+    checker.text(obj, path, max_len, plain_only=plain_only)
     return checker.errors
 
 
@@ -262,6 +275,7 @@ class _Checker:
             self.fail("missing required field: element", path)
         else:
             self.element(block["element"], f"{path}/element")
+            blockkit_inputs.check_input_block_element(self, block["element"], f"{path}/element")
 
     # -- elements --------------------------------------------------------
 
@@ -290,6 +304,8 @@ class _Checker:
             self.button(element, path)
         elif kind == "image":
             self.image_element(element, path)
+        elif kind in blockkit_inputs.INPUT_ELEMENT_TYPES:
+            blockkit_inputs.check_element(self, kind, element, path)
 
     def button(self, element: dict[str, Any], path: str) -> None:
         if "text" not in element:

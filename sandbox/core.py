@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -18,12 +18,16 @@ from aiohttp import web
 from sandbox.actions import Actions, Delivery, Endpoints
 from sandbox.api_common import ApiContext
 from sandbox.faults import FaultSwitch
+from sandbox.filestore import SharedFile
 from sandbox.inbound import InboundSender
 from sandbox.models import Channel, InboundResult, Message, RecordedCall, User
 from sandbox.ratelimit import RateLimitConfig, RateLimiter
 from sandbox.recorder import CallLog, Predicate
+from sandbox.redelivery import RETRY_SCHEDULE
 from sandbox.response_url import ResponseUrls
 from sandbox.server import build_app
+from sandbox.triggers import Triggers
+from sandbox.view_actions import ViewActions, ViewOutcome
 from sandbox.webapi import WebApi
 from sandbox.workspace import BotIdentity, Workspace
 
@@ -41,6 +45,9 @@ DEFAULT_SCOPES = (
     "im:history",
     "app_mentions:read",
     "files:write",
+    "files:read",
+    "reactions:read",
+    "reactions:write",
 )
 
 
@@ -65,6 +72,10 @@ class Sandbox:
         echo_bot_messages: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        ack_timeout: float = 3.0,
+        retry_schedule: Sequence[float] = RETRY_SCHEDULE,
+        app_token: str | None = None,
+        home_tab_enabled: bool = True,
     ) -> None:
         self.request_url = request_url
         self.echo_bot_messages = echo_bot_messages
@@ -77,16 +88,27 @@ class Sandbox:
             team_domain=team_domain,
         )
         self.workspace = Workspace(bot, wall_clock)
-        self.ctx = ApiContext(self.workspace, frozenset(scopes), self._on_bot_message)
+        self.ctx = ApiContext(
+            self.workspace,
+            frozenset(scopes),
+            self._on_bot_message,
+            base_url=lambda: self.base_url,
+            # Triggers expire on the monotonic `clock`, so tests step a fake one.
+            triggers=Triggers(clock),
+            home_tab_enabled=home_tab_enabled,
+        )
         limiter = None
         if rate_limits is not False:
             config = rate_limits if isinstance(rate_limits, RateLimitConfig) else RateLimitConfig()
             limiter = RateLimiter(config, clock)
-        self.api = WebApi(self.ctx, bot_token, limiter)
+        # `app_token` (xapp-) only lets `apps.connections.open` say Socket Mode is not emulated.
+        self.api = WebApi(self.ctx, bot_token, limiter, app_token)
         self.log = CallLog(clock)
         self.faults = FaultSwitch()
         self.hooks = ResponseUrls(clock)
-        self.sender = InboundSender(signing_secret, wall_clock)
+        # Slack abandons a request after `ack_timeout` and retries failed events
+        # on `retry_schedule`; tests shrink both instead of waiting minutes.
+        self.sender = InboundSender(signing_secret, wall_clock, ack_timeout)
         self.actions = Actions(
             self.workspace,
             self.sender,
@@ -95,6 +117,11 @@ class Sandbox:
             self.ctx.scopes,
             verification_token,
             wall_clock,
+            retry_schedule=retry_schedule,
+            triggers=self.ctx.triggers,
+        )
+        self.view_actions = ViewActions(
+            self.ctx, self.sender, lambda: self.request_url, verification_token
         )
         self.base_url: str | None = None
         self._host = "127.0.0.1"
@@ -222,6 +249,17 @@ class Sandbox:
             raise KeyError(f"no message {ts} in {channel_id}")
         return message
 
+    def files(self) -> list[SharedFile]:
+        """Completed uploads, oldest first (channel shares and private files)."""
+        return self.ctx.files.all()
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a completed upload (KeyError when there is none)."""
+        file = self.ctx.files.get(file_id)
+        if file is None:
+            raise KeyError(f"no file {file_id}")
+        return file.content
+
     def ephemerals(
         self, channel_id: str | None = None, user_id: str | None = None
     ) -> list[Message]:
@@ -237,8 +275,23 @@ class Sandbox:
 
     @property
     def deliveries(self) -> list[Delivery]:
-        """Events the sandbox sent unasked (user messages, bot echoes) and their outcome."""
+        """Events sent as Slack sends them (user messages, bot echoes, `send_event(retries=True)`),
+        each with all its attempts."""
         return self.actions.deliveries
+
+    async def wait_for_delivery(
+        self,
+        event_id: str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - same shape as wait_for_call
+    ) -> Delivery:
+        """The delivery of `event_id` (default: the latest) once it has no retries left."""
+        delivery = next(
+            (d for d in reversed(self.deliveries) if event_id in (None, d.event_id)), None
+        )
+        if delivery is None:
+            raise LookupError(f"no delivery of {event_id or 'any event'}")
+        await asyncio.wait_for(delivery.settled.wait(), timeout)
+        return delivery
 
     # -- faults ----------------------------------------------------------
 
@@ -288,9 +341,17 @@ class Sandbox:
         event_id: str | None = None,
         retry_num: int | None = None,
         retry_reason: str | None = None,
+        *,
+        retries: bool = False,
     ) -> InboundResult:
-        """Deliver `event` in an Events API envelope (same `event_id` for a retry)."""
-        return await self.actions.send_event(event, event_id, retry_num, retry_reason)
+        """Deliver `event` in an Events API envelope (same `event_id` for a retry).
+
+        With `retries`, Slack's own redelivery takes over: the attempt is
+        recorded in `deliveries` and a failed one is retried on the schedule.
+        """
+        return await self.actions.send_event(
+            event, event_id, retry_num, retry_reason, retries=retries
+        )
 
     async def send_url_verification(self, challenge: str) -> InboundResult:
         return await self.actions.send_url_verification(challenge)
@@ -300,6 +361,31 @@ class Sandbox:
     ) -> Message:
         """A person types `text`; it is stored and delivered as a `message` event."""
         return await self.actions.post_user_message(user_id, channel_id, text, thread_ts)
+
+    async def submit_view(
+        self,
+        user_id: str,
+        values: dict[str, dict[str, Any]] | None = None,
+        view_id: str | None = None,
+    ) -> ViewOutcome:
+        """Press Submit on the user's top modal; `values` is `{block_id: {action_id: value}}`.
+
+        Unset inputs keep what the view already holds or its initial value.
+        The bot's ack is applied as Slack does (close, errors, clear, update, push).
+        """
+        return await self.view_actions.submit(user_id, values, view_id)
+
+    async def close_view(self, user_id: str, view_id: str | None = None) -> ViewOutcome:
+        """Press Cancel; `view_closed` reaches the bot only for `notify_on_close` views."""
+        return await self.view_actions.close(user_id, view_id)
+
+    def open_views(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's modal stack, bottom first, as `views.*` return each view."""
+        return [v.body for v in self.workspace.views.stack(user_id)]
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        home = self.workspace.views.homes.get(user_id)
+        return home.body if home else None
 
     def _on_bot_message(self, message: Message) -> None:
         if self.echo_bot_messages:

@@ -2,6 +2,10 @@
 
 The signature covers the exact bytes sent: `v0=hex(hmac_sha256(secret,
 "v0:{ts}:{body}"))`. Nothing is re-serialised after signing.
+
+Slack waits `ack_timeout` (3 s) for an answer and then abandons the request;
+the result says so instead of raising, because for Slack that is an outcome,
+not a crash.
 """
 
 from __future__ import annotations
@@ -30,11 +34,11 @@ class InboundSender:
     """One client session for everything the sandbox sends to the bot."""
 
     def __init__(
-        self, signing_secret: str, wall_clock: Callable[[], float], timeout: float = 10.0
+        self, signing_secret: str, wall_clock: Callable[[], float], ack_timeout: float = 3.0
     ) -> None:
         self.signing_secret = signing_secret
         self._wall_clock = wall_clock
-        self._timeout = timeout
+        self.ack_timeout = ack_timeout
         self._session: aiohttp.ClientSession | None = None
 
     def sign(
@@ -51,22 +55,42 @@ class InboundSender:
         headers: Mapping[str, str] | None = None,
         *,
         signed: bool = True,
+        record_errors: bool = False,
     ) -> InboundResult:
-        """POST `body` to the bot; `headers` override the computed ones (for tampering)."""
+        """POST `body` to the bot; `headers` override the computed ones (for tampering).
+
+        Signed at send time, so a retry of the same body carries a fresh
+        timestamp. A connection failure raises `aiohttp.ClientError`, or with
+        `record_errors` comes back as a result with `error` set (Slack's
+        automatic deliveries have no caller to raise to).
+        """
         all_headers = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+sandbox)"}
         if signed:
             all_headers.update(self.sign(body))
         all_headers.update(headers or {})
         session = self._ensure_session()
         started = time.monotonic()
-        async with session.post(url, data=body, headers=all_headers) as response:
-            text = await response.text()
-            return InboundResult(
-                status=response.status,
-                body=text,
-                headers=dict(response.headers),
-                elapsed=time.monotonic() - started,
-            )
+        try:
+            async with session.post(
+                url,
+                data=body,
+                headers=all_headers,
+                timeout=aiohttp.ClientTimeout(total=self.ack_timeout),
+            ) as response:
+                text = await response.text()
+                return InboundResult(
+                    status=response.status,
+                    body=text,
+                    headers=dict(response.headers),
+                    elapsed=time.monotonic() - started,
+                )
+        except TimeoutError:
+            # Checked before ClientError: aiohttp's timeout errors are both.
+            return InboundResult(0, "", {}, time.monotonic() - started, timed_out=True)
+        except aiohttp.ClientError as exc:
+            if not record_errors:
+                raise
+            return InboundResult(0, "", {}, time.monotonic() - started, error=repr(exc))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -75,7 +99,5 @@ class InboundSender:
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout)
-            )
+            self._session = aiohttp.ClientSession()
         return self._session

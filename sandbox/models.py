@@ -48,6 +48,17 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class Reaction:
+    """One emoji on a message and who added it, oldest first."""
+
+    name: str
+    users: tuple[str, ...]
+
+    def to_api(self) -> dict[str, Any]:
+        return {"name": self.name, "users": list(self.users), "count": len(self.users)}
+
+
+@dataclass(frozen=True)
 class Message:
     """One stored message (or an ephemeral one, with `ephemeral_for` set)."""
 
@@ -67,6 +78,12 @@ class Message:
     ephemeral_for: str | None = None
     attachments: list[dict[str, Any]] | None = None
     app_id: str | None = None
+    #: `file_share` for messages made by `files.completeUploadExternal`.
+    subtype: str | None = None
+    #: Slack file objects shared by this message (set with `subtype="file_share"`).
+    files: list[dict[str, Any]] | None = None
+    #: In the order first added, as Slack lists them; changing them is not an edit.
+    reactions: tuple[Reaction, ...] = ()
 
     @property
     def is_reply(self) -> bool:
@@ -76,6 +93,12 @@ class Message:
     def to_api(self, *, include_metadata: bool = True) -> dict[str, Any]:
         """The message as Slack's Web API and payloads show it."""
         out: dict[str, Any] = {"type": "message", "text": self.text, "ts": self.ts}
+        if self.subtype is not None:
+            out["subtype"] = self.subtype
+        if self.files is not None:
+            out["files"] = self.files
+            out["upload"] = True
+            out["display_as_bot"] = False
         if self.user is not None:
             out["user"] = self.user
         if self.bot_id is not None:
@@ -97,6 +120,8 @@ class Message:
             out["edited"] = {"user": self.user, "ts": self.edited_ts or self.ts}
         if include_metadata and self.metadata is not None:
             out["metadata"] = self.metadata
+        if self.reactions:
+            out["reactions"] = [r.to_api() for r in self.reactions]
         return out
 
 
@@ -109,6 +134,14 @@ class RecordedCall:
     status: int
     response: dict[str, Any]
     at: float
+    #: Headers of the answer that matter to clients, e.g. `Retry-After` on a 429.
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def retry_after(self) -> int | None:
+        """The `Retry-After` seconds Slack asked for, on a 429."""
+        value = self.headers.get("Retry-After")
+        return int(value) if value is not None else None
 
     @property
     def ok(self) -> bool:
@@ -123,17 +156,25 @@ class RecordedCall:
             "status": self.status,
             "response": self.response,
             "at": self.at,
+            "headers": self.headers,
         }
 
 
 @dataclass(frozen=True)
 class InboundResult:
-    """What the bot answered to a request the sandbox sent it."""
+    """What the bot answered to a request the sandbox sent it.
+
+    Slack gives up on a request after its ack timeout (3 s): then `timed_out`
+    is set and `status` is 0, as no answer was read. A request that could not
+    be sent at all has `status` 0 and `error` saying why.
+    """
 
     status: int
     body: str
     headers: dict[str, str]
     elapsed: float
+    timed_out: bool = False
+    error: str | None = None
 
     def json(self) -> Any:
         """The body decoded as JSON (raises ValueError when it is not JSON)."""
@@ -142,4 +183,13 @@ class InboundResult:
     @property
     def acked_in_time(self) -> bool:
         """Slack shows the user an error when the ack takes over 3 seconds."""
-        return 200 <= self.status < 300 and self.elapsed <= 3.0
+        return not self.timed_out and 200 <= self.status < 300 and self.elapsed <= 3.0
+
+    @property
+    def failure(self) -> str | None:
+        """Slack's `X-Slack-Retry-Reason` for this outcome; None when it succeeded."""
+        if self.timed_out:
+            return "http_timeout"
+        if self.error is not None:
+            return "connection_failed"
+        return None if 200 <= self.status < 300 else "http_error"

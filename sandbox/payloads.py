@@ -234,3 +234,42 @@ def app_mention_event(message_event_: dict[str, Any]) -> dict[str, Any]:
         "thread_ts",
     )
     return {"type": "app_mention", **{k: message_event_[k] for k in keys if k in message_event_}}
+
+
+def view_submission(
+    *, bot: BotIdentity, token: str, user: User, view: dict[str, Any], trigger_id: str
+) -> dict[str, Any]:
+    """A `view_submission` payload; `view.state.values` holds what the person entered."""
+    return {
+        "type": "view_submission",
+        "team": {"id": bot.team_id, "domain": bot.team_domain},
+        "user": _payload_user(user, bot),
+        "api_app_id": bot.app_id,
+        "token": token,
+        "trigger_id": trigger_id,
+        "view": view,
+        "response_urls": [],
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+
+
+def view_closed(
+    *, bot: BotIdentity, token: str, user: User, view: dict[str, Any], is_cleared: bool
+) -> dict[str, Any]:
+    """A `view_closed` payload, sent only for views opened with `notify_on_close`."""
+    return {
+        "type": "view_closed",
+        "team": {"id": bot.team_id, "domain": bot.team_domain},
+        "user": _payload_user(user, bot),
+        "api_app_id": bot.app_id,
+        "token": token,
+        "view": view,
+        "is_cleared": is_cleared,
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+
+
+def _payload_user(user: User, bot: BotIdentity) -> dict[str, str]:
+    return {"id": user.id, "username": user.name, "name": user.name, "team_id": bot.team_id}

@@ -23,6 +23,16 @@ METHOD_TIERS: Mapping[str, int] = {
     "conversations.members": 4,
     "users.info": 4,
     "users.list": 2,
+    "views.open": 4,
+    "views.push": 4,
+    "views.update": 4,
+    "views.publish": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+    "files.info": 4,
+    "reactions.add": 3,
+    "reactions.remove": 2,
+    "reactions.get": 3,
 }
 
 

@@ -33,10 +33,23 @@ class CallLog:
         return self._changed
 
     async def record(
-        self, method: str, args: dict[str, Any], status: int, response: dict[str, Any]
+        self,
+        method: str,
+        args: dict[str, Any],
+        status: int,
+        response: dict[str, Any],
+        headers: dict[str, str] | None = None,
     ) -> RecordedCall:
+        retry_after = next(
+            (v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None
+        )
         call = RecordedCall(
-            method=method, args=args, status=status, response=response, at=self._clock()
+            method=method,
+            args=args,
+            status=status,
+            response=response,
+            at=self._clock(),
+            headers={} if retry_after is None else {"Retry-After": retry_after},
         )
         changed = self._condition()
         async with changed:

@@ -17,6 +17,7 @@ from aiohttp import web
 from sandbox.admin import AdminRoutes
 from sandbox.api_common import ApiError
 from sandbox.faults import OUTAGE_HTML
+from sandbox.file_routes import FileRoutes
 from sandbox.response_url import describe, error_status
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def build_app(sb: Sandbox) -> web.Application:
     app.router.add_post("/response_url/{hook_id}", front.response_url)
     app.router.add_get("/", front.page)
     AdminRoutes(sb).register(app.router)
+    FileRoutes(sb).register(app.router)
     return app
 
 
@@ -54,11 +56,13 @@ class _Front:
             return _json(200, body, {})
         outage = self._outage(method)
         if outage is not None:
-            await self.sb.log.record(method, args, outage.status, _outage_note(outage))
+            await self.sb.log.record(
+                method, args, outage.status, _outage_note(outage), dict(outage.headers)
+            )
             return outage
         token = _bearer(request) or args.get("token")
         result = self.sb.api.call(method, args, token if isinstance(token, str) else None)
-        await self.sb.log.record(method, args, result.status, result.body)
+        await self.sb.log.record(method, args, result.status, result.body, result.headers)
         await self.sb.hold(self.sb.faults.take_delay(method))
         return _json(result.status, result.body, result.headers)
 

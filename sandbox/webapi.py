@@ -10,11 +10,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import api_chat, api_conversations
+from sandbox import api_chat, api_conversations, api_files, api_reactions, api_views, tokens
 from sandbox.api_common import ApiContext, ApiError, Args, Method
 from sandbox.ratelimit import RateLimiter
 
-METHODS: Mapping[str, Method] = {**api_chat.METHODS, **api_conversations.METHODS}
+METHODS: Mapping[str, Method] = {
+    **api_chat.METHODS,
+    **api_conversations.METHODS,
+    **api_files.METHODS,
+    **api_reactions.METHODS,
+    **api_views.METHODS,
+    **tokens.METHODS,
+}
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,17 @@ class ApiResult:
 class WebApi:
     """Answers one Web API call for the single bot token the sandbox knows."""
 
-    def __init__(self, ctx: ApiContext, token: str, limiter: RateLimiter | None) -> None:
+    def __init__(
+        self,
+        ctx: ApiContext,
+        token: str,
+        limiter: RateLimiter | None,
+        app_token: str | None = None,
+    ) -> None:
         self.ctx = ctx
         self.token = token
         self.limiter = limiter
+        self.app_token = app_token
 
     def call(self, method_name: str, args: dict[str, Any], token: str | None) -> ApiResult:
         scopes = ",".join(sorted(self.ctx.scopes))
@@ -56,8 +70,7 @@ class WebApi:
             raise ApiError("unknown_method")
         if not token:
             raise ApiError("not_authed")
-        if token != self.token:
-            raise ApiError("invalid_auth")
+        tokens.check_token(name, token, self.token, self.app_token)
         if method.scopes:
             self.ctx.require_scope(*method.scopes)
         if self.limiter is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.models import Channel, Message, User
+from sandbox.views import ViewStore
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Workspace:
         self._wall_clock = wall_clock
         self._last_micros = 0
         self._ids = itertools.count(1)
+        # Open modals and Home tabs per user (`views.*`, submissions).
+        self.views = ViewStore(wall_clock)
 
     # -- setup -----------------------------------------------------------
 
@@ -86,6 +89,10 @@ class Workspace:
         self._last_micros = micros
         return f"{micros // 1_000_000:010d}.{micros % 1_000_000:06d}"
 
+    def now(self) -> float:
+        """Wall-clock seconds, for `created` stamps."""
+        return self._wall_clock()
+
     def new_id(self, prefix: str = "") -> str:
         """A short deterministic id for generated block_ids, triggers and the like."""
         return f"{prefix}{next(self._ids):05d}"
@@ -114,6 +121,8 @@ class Workspace:
         metadata: dict[str, Any] | None = None,
         thread_ts: str | None = None,
         attachments: list[dict[str, Any]] | None = None,
+        subtype: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> Message:
         """Store a new message; a reply bumps its parent's thread fields."""
         ts = self.next_ts()
@@ -128,6 +137,8 @@ class Workspace:
             thread_ts=thread_ts,
             attachments=attachments,
             app_id=self.bot.app_id if bot_id else None,
+            subtype=subtype,
+            files=files,
         )
         store = self._messages.setdefault(channel_id, {})
         store[ts] = message
@@ -153,6 +164,12 @@ class Workspace:
         """Replace fields of a stored message, counting the edit."""
         old = self._messages[channel_id][ts]
         new = dataclasses.replace(old, edited=old.edited + 1, edited_ts=self.next_ts(), **changes)
+        self._messages[channel_id][ts] = new
+        return new
+
+    def replace(self, channel_id: str, ts: str, **changes: Any) -> Message:
+        """Replace fields that Slack does not count as an edit (e.g. reactions)."""
+        new = dataclasses.replace(self._messages[channel_id][ts], **changes)
         self._messages[channel_id][ts] = new
         return new
 
@@ -217,6 +234,7 @@ class Workspace:
             "bot": {"user_id": self.bot.user_id, "bot_id": self.bot.bot_id, "name": self.bot.name},
             "users": users,
             "channels": channels,
+            "views": self.views.snapshot(),
         }
 
     @staticmethod

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
@@ -172,3 +174,16 @@ async def http(method: str, url: str, **kwargs: Any) -> RawResponse:
     """One plain HTTP request, for checks below the slack_sdk layer."""
     async with aiohttp.ClientSession() as session, session.request(method, url, **kwargs) as res:
         return RawResponse(res.status, res.content_type, dict(res.headers), await res.text())
+
+
+@asynccontextmanager
+async def serving_bolt(sb: Sandbox, app: AsyncApp) -> AsyncIterator[AsyncApp]:
+    """Serve a Bolt app on a loopback port and point the sandbox's inbound requests at it."""
+    runner = web.AppRunner(app.web_app(), shutdown_timeout=0.5)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    sb.request_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+    try:
+        yield app
+    finally:
+        await runner.cleanup()

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
-from sandbox_testkit import CARD, SECRET, TOKEN
+from sandbox_testkit import CARD, SECRET, TOKEN, serving_bolt
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -44,13 +43,8 @@ def build_bolt_app(api_url: str) -> AsyncApp:
 
 @pytest.fixture
 async def bolt(sb: Sandbox) -> AsyncIterator[AsyncApp]:
-    app = build_bolt_app(sb.api_url)
-    runner = web.AppRunner(app.web_app(), shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    sb.request_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-    yield app
-    await runner.cleanup()
+    async with serving_bolt(sb, build_bolt_app(sb.api_url)) as app:
+        yield app
 
 
 async def test_click_claim_updates_the_card(
