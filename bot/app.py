@@ -18,7 +18,8 @@ from bot.config import LeadbotConfig
 from bot.leads import LeadIntake, Leads, QueueTarget
 from bot.outbox import OutboxDispatcher
 from bot.settings import Settings
-from handlers import slack_actions, slack_commands, slack_events
+from bot.slack_events import EventLog
+from handlers import slack_actions, slack_commands, slack_dedupe, slack_events
 from handlers.api_leads import make_lead_api
 from handlers.cards import render_lead_card
 from handlers.slack_http import make_slack_endpoint
@@ -84,6 +85,8 @@ def build_services(
         client=slack,
         logger=logging.getLogger("leadbot.slack"),
     )
+    # First, so every listener (and any later middleware) sees each event_id once.
+    slack_dedupe.register(bolt, EventLog(db, clock).first_sighting)
     slack_actions.register(bolt, leads)
     slack_commands.register(bolt)
     slack_events.register(bolt)

@@ -19,7 +19,7 @@ from sandbox import Sandbox
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Base
-from tests.harness import BOT_TOKEN, SIGNING_SECRET
+from tests.harness import BOT_TOKEN, SIGNING_SECRET, RunningBot, running_bot
 
 TEST_DATABASE_ENV = "LEADBOT_TEST_DATABASE_URL"
 
@@ -102,3 +102,11 @@ async def slack() -> AsyncIterator[Sandbox]:
     await sandbox.start()
     yield sandbox
     await sandbox.stop()
+
+
+@pytest.fixture
+async def bot(database_url: str, slack: Sandbox) -> AsyncIterator[RunningBot]:
+    """The real bot with the `slack` sandbox as its Slack, both ways (Web API and inbound)."""
+    async with running_bot(database_url, slack.api_url) as running:
+        slack.request_url = f"{running.url}/slack/events"
+        yield running

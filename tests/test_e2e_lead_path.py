@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,17 +18,10 @@ from sqlalchemy import func, select
 from sandbox import Sandbox
 from store.models import Lead, LeadEvent
 from tests.blocks import text_objects
-from tests.harness import RunningBot, running_bot, wait_for_card
+from tests.harness import RunningBot, wait_for_card
 
 SALES = "C0SALES01"
 ALICE, BOB, CARMEN = "U0ALICE1", "U0BOB001", "U0CARMEN"
-
-
-@pytest.fixture
-async def bot(database_url: str, slack: Sandbox) -> AsyncIterator[RunningBot]:
-    async with running_bot(database_url, slack.api_url) as running:
-        slack.request_url = f"{running.url}/slack/events"
-        yield running
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[str]:
