@@ -65,6 +65,7 @@ async def running_bot(
     config: LeadbotConfig | None = None,
     clock: Clock | None = None,
     auto_upgrade: bool = False,
+    outbox_max_backoff: float = 30.0,
 ) -> AsyncIterator[RunningBot]:
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
@@ -72,6 +73,7 @@ async def running_bot(
         slack_api_url=slack_api_url,
         database_url=database_url,
         config_path=EXAMPLE_CONFIG_PATH,
+        outbox_max_backoff_seconds=outbox_max_backoff,
     )
     services = build_services(
         settings, config or load_config(EXAMPLE_CONFIG_PATH), clock=clock, poll_interval=0.2

@@ -29,7 +29,9 @@ def test_out_of_range_or_non_numeric_timings_are_named(bad: str) -> None:
         settings_from_env(env)
     message = str(caught.value)
     assert "LEADBOT_OUTBOX_LEASE_SECONDS must be a number of seconds from 1 to 3600" in message
-    assert "LEADBOT_OUTBOX_MAX_BACKOFF_SECONDS must be a number of seconds from 1 to 3600" in message
+    assert (
+        "LEADBOT_OUTBOX_MAX_BACKOFF_SECONDS must be a number of seconds from 1 to 3600" in message
+    )
 
 
 def test_missing_secrets_are_all_reported_together() -> None:

@@ -1,0 +1,144 @@
+"""The bot against a Slack that throttles and fails: every card arrives, once, in order.
+
+The sandbox plays Slack with real HTTP: rate limits answer 429 with an integer
+`Retry-After`, outages answer 503 or refuse connections. The real bot (aiohttp,
+Bolt, outbox dispatcher, slack_sdk client with retry handlers) runs against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from bot.config import EXAMPLE_CONFIG_PATH, load_config
+from bot.demo import seed_sandbox
+from sandbox import RateLimitConfig, RecordedCall, Sandbox
+from store import outbox as outbox_store
+from store.db import Database
+from tests.harness import BOT_TOKEN, SIGNING_SECRET, card_lead_id, running_bot
+
+CONFIG = load_config(EXAMPLE_CONFIG_PATH)
+QUEUE_CHANNEL = CONFIG.default_queue.channel
+
+#: Slack's per-channel rule (a steady rate beyond a small burst) at 20x its real speed,
+#: so 200 cards take seconds rather than minutes; the 429s and Retry-After are the same.
+FAST_CHANNEL_LIMITS = RateLimitConfig(channel_per_second=20.0, channel_burst=20)
+
+
+@asynccontextmanager
+async def slack_sandbox(rate_limits: bool | RateLimitConfig) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, rate_limits=rate_limits)
+    seed_sandbox(sandbox, CONFIG)
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
+def lead_body(i: int) -> dict[str, object]:
+    return {"name": f"Burst Lead {i}", "email": f"burst{i}@example.com", "source": "test"}
+
+
+def is_card(call: RecordedCall) -> bool:
+    return call.args.get("channel") == QUEUE_CHANNEL and card_lead_id(call.args.get("metadata"))
+
+
+def posted_card_lead_ids(sandbox: Sandbox) -> list[int]:
+    """The lead ids of the cards stored in the queue channel, in the order Slack stored them."""
+    return [
+        int(lead_id)
+        for m in sandbox.messages(QUEUE_CHANNEL)
+        if (lead_id := card_lead_id(m.metadata)) is not None
+    ]
+
+
+async def settled_outbox(db: Database, expected_sent: int, within: float = 10.0) -> dict[str, int]:
+    """The outbox's row counts by status once `expected_sent` are sent (or `within` runs out)."""
+    counts: dict[str, int] = {}
+    for _ in range(int(within / 0.05)):
+        async with db.reading() as session:
+            counts = await outbox_store.count_by_status(session)
+        if counts.get("sent", 0) >= expected_sent:
+            break
+        await asyncio.sleep(0.05)
+    return counts
+
+
+async def test_burst_of_200_leads_arrives_in_capture_order_once_each_honouring_429s(
+    database_url: str,
+) -> None:
+    async with (
+        slack_sandbox(FAST_CHANNEL_LIMITS) as slack,
+        running_bot(database_url, slack.api_url) as bot,
+    ):
+        captured: list[int] = []
+        for i in range(200):  # as fast as the API takes them: far faster than Slack allows
+            status, body = await bot.post_lead(lead_body(i))
+            assert status == 201, body
+            captured.append(body["id"])
+
+        await slack.wait_for_call("chat.postMessage", is_card, count=200, timeout=120)
+
+        assert posted_card_lead_ids(slack) == captured  # all of them, in capture order, none twice
+        assert await settled_outbox(bot.services.db, 200) == {"sent": 200}  # no retry pending
+        ok_posts = [c for c in slack.calls if c.method == "chat.postMessage" and c.ok]
+        assert len(ok_posts) == 200
+        throttled = [c for c in slack.calls if c.method == "chat.postMessage" and c.status == 429]
+        assert throttled, "the burst never hit Slack's rate limit, so this test proved nothing"
+        for refusal in throttled:
+            # Honoured: nothing more was sent to the channel until Retry-After had passed.
+            assert refusal.retry_after is not None and refusal.retry_after >= 1
+            later = [
+                c
+                for c in slack.calls
+                if c.method == "chat.postMessage" and c.at > refusal.at and is_card(c)
+            ]
+            assert later, "a 429 was never followed by a successful retry"
+            assert later[0].at - refusal.at >= refusal.retry_after - 0.05
+
+
+OUTAGE_SECONDS = 30.0
+
+
+@pytest.mark.parametrize("outage", ["503", "connection refused"])
+async def test_leads_captured_during_a_30s_outage_are_each_posted_once_after_it(
+    database_url: str, outage: str
+) -> None:
+    async with (
+        slack_sandbox(rate_limits=False) as slack,
+        # A short backoff cap keeps the wait after recovery short; the default is 30 s.
+        running_bot(database_url, slack.api_url, outbox_max_backoff=2.0) as bot,
+    ):
+        if outage == "503":
+            slack.set_fault("*", status=503)
+        else:
+            await slack.refuse_connections()
+
+        captured: list[int] = []
+        started = asyncio.get_running_loop().time()
+        i = 0
+        while asyncio.get_running_loop().time() - started < OUTAGE_SECONDS:
+            status, body = await bot.post_lead(lead_body(i))
+            assert status == 201, body  # capture never depends on Slack being up
+            captured.append(body["id"])
+            i += 1
+            await asyncio.sleep(1.0)  # leads keep arriving through the outage
+
+        assert posted_card_lead_ids(slack) == []
+        if outage == "503":
+            failed = [c for c in slack.calls if c.method == "chat.postMessage" and c.status == 503]
+            assert failed, "the bot never tried Slack during the outage"
+            slack.clear_faults()
+        else:
+            await slack.accept_connections()
+
+        await slack.wait_for_call("chat.postMessage", is_card, count=len(captured), timeout=30)
+        # Slack has every card; the bot records the last `ts` a moment later. Then nothing
+        # is left to retry (so no late duplicate can come) and nothing was given up.
+        counts = await settled_outbox(bot.services.db, expected_sent=len(captured))
+        assert counts == {"sent": len(captured)}, counts
+        assert posted_card_lead_ids(slack) == captured  # each once, in capture order
