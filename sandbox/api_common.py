@@ -129,14 +129,18 @@ class ApiContext:
             )
 
     def channel(self, channel_id: str | None) -> Channel:
-        """A known channel; a user id means "the DM with that user", as in Slack."""
+        """A channel the bot can see; a user id means "the DM with that user", as in Slack.
+
+        A private channel the bot is not in is invisible to it, so Slack answers
+        `channel_not_found` rather than admitting it exists.
+        """
         ws = self.workspace
         if channel_id is None:
             raise ApiError("channel_not_found")
         if channel_id.startswith(("U", "W")) and channel_id in ws.users:
             return ws.open_dm(channel_id)[0]
         channel = ws.channels.get(channel_id)
-        if channel is None:
+        if channel is None or (channel.is_private and not channel.bot_is_member):
             raise ApiError("channel_not_found")
         return channel
 
@@ -147,7 +151,7 @@ class ApiContext:
             raise ApiError("is_archived")
         if channel.bot_is_member:
             return channel
-        if channel.is_private or "chat:write.public" not in self.scopes:
+        if "chat:write.public" not in self.scopes:
             raise ApiError("not_in_channel")
         return channel
 

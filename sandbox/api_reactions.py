@@ -77,13 +77,11 @@ def get(ctx: ApiContext, args: Args) -> dict[str, Any]:
 
 
 def _target(ctx: ApiContext, args: Args) -> tuple[Channel, Message]:
-    """The channel and stored message; a private channel the bot is not in is invisible."""
+    """The channel and stored message the reaction is about."""
     channel_id, ts = args.string("channel"), args.string("timestamp")
     if channel_id is None or ts is None:
         raise ApiError("no_item_specified")
     channel = ctx.channel(channel_id)
-    if channel.is_private and not channel.bot_is_member:
-        raise ApiError("channel_not_found")
     message = ctx.workspace.get_message(channel.id, ts)
     if message is None:
         raise ApiError("message_not_found")

@@ -94,7 +94,7 @@ async def test_public_channel_without_membership_needs_chat_write_public(
     ("kwargs", "code"),
     [
         ({"channel": "C0NOPE", "text": "x"}, "channel_not_found"),
-        ({"channel": "G0HIDDEN", "text": "x"}, "not_in_channel"),
+        ({"channel": "G0HIDDEN", "text": "x"}, "channel_not_found"),
         ({"channel": "C0OLD", "text": "x"}, "is_archived"),
         ({"channel": "C0SALES", "text": ""}, "no_text"),
         ({"channel": "C0SALES", "blocks": "not json"}, "invalid_blocks_format"),

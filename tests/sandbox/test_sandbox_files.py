@@ -328,7 +328,7 @@ async def test_complete_with_wrong_byte_count_is_rejected(
     [
         ({"channel_id": "C0NOPE"}, "channel_not_found"),
         ({"channels": ["C0SALES", "C0NOPE"]}, "channel_not_found"),
-        ({"channel_id": "G0HIDDEN"}, "not_in_channel"),
+        ({"channel_id": "G0HIDDEN"}, "channel_not_found"),
         ({"channel_id": "C0OLD"}, "is_archived"),
         ({"channel_id": "C0SALES", "thread_ts": "1000000000.000001"}, "thread_not_found"),
     ],
