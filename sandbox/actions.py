@@ -20,6 +20,7 @@ from typing import Any
 
 from sandbox import payloads
 from sandbox.api_conversations import HISTORY_SCOPES
+from sandbox.command_acks import CommandAcks
 from sandbox.inbound import FORM, JSON, InboundSender
 from sandbox.models import Channel, InboundResult, Message, User
 from sandbox.redelivery import RETRY_SCHEDULE, Delivery, Redelivery
@@ -28,8 +29,6 @@ from sandbox.triggers import Triggers
 from sandbox.workspace import Workspace
 
 __all__ = ["Actions", "Delivery", "Endpoints"]
-
-SLACKBOT = "USLACKBOT"
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,10 @@ class Actions:
         *,
         retry_schedule: Sequence[float] = RETRY_SCHEDULE,
         triggers: Triggers | None = None,
+        command_acks: CommandAcks,
     ) -> None:
         self.ws = workspace
+        self.command_acks = command_acks
         self.sender = sender
         self.hooks = hooks
         self.endpoints = endpoints
@@ -98,7 +99,9 @@ class Actions:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         result = await self.sender.post(url, body.encode(), FORM)
         if result.timed_out:
-            self._tell_user(channel, user, f'"{label}" failed with the error "operation_timeout"')
+            self.ws.notify(
+                channel.id, user.id, f'"{label}" failed with the error "operation_timeout"'
+            )
         return result
 
     async def send_slash_command(
@@ -117,8 +120,7 @@ class Actions:
             trigger_id=self.triggers.issue(user.id),
         )
         result = await self.sender.post(url, form.encode(), FORM)
-        if result.timed_out:
-            self._tell_user(channel, user, f'`{command}` failed with the error "operation_timeout"')
+        self.command_acks.apply(channel, user, command, result)
         return result
 
     # -- events ----------------------------------------------------------
@@ -233,18 +235,6 @@ class Actions:
         await self.send_event(event, retries=True)
 
     # -- helpers ---------------------------------------------------------
-
-    def _tell_user(self, channel: Channel, user: User, text: str) -> None:
-        """What Slack shows the invoker when the app does not answer in time."""
-        self.ws.ephemerals.append(
-            Message(
-                ts=self.ws.next_ts(),
-                channel=channel.id,
-                text=text,
-                user=SLACKBOT,
-                ephemeral_for=user.id,
-            )
-        )
 
     def _user(self, user_id: str) -> User:
         if user_id not in self.ws.users:

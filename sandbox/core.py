@@ -17,6 +17,7 @@ from aiohttp import web
 
 from sandbox.actions import Actions, Delivery, Endpoints
 from sandbox.api_common import ApiContext
+from sandbox.command_acks import CommandAcks
 from sandbox.faults import FaultSwitch
 from sandbox.filestore import SharedFile
 from sandbox.inbound import InboundSender
@@ -119,6 +120,7 @@ class Sandbox:
             wall_clock,
             retry_schedule=retry_schedule,
             triggers=self.ctx.triggers,
+            command_acks=CommandAcks(self.ctx),
         )
         self.view_actions = ViewActions(
             self.ctx, self.sender, lambda: self.request_url, verification_token

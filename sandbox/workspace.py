@@ -33,6 +33,10 @@ class BotIdentity:
         return self.team_domain
 
 
+#: Slack's own user, who tells people when an app failed them.
+SLACKBOT = "USLACKBOT"
+
+
 class Workspace:
     """Users, channels, DMs, stored messages and ephemerals."""
 
@@ -201,6 +205,14 @@ class Workspace:
             thread_ts=thread_ts,
             ephemeral_for=user_id,
             app_id=self.bot.app_id,
+        )
+        self.ephemerals.append(message)
+        return message
+
+    def notify(self, channel_id: str, user_id: str, text: str) -> Message:
+        """A notice from Slackbot only `user_id` sees, e.g. that an app failed to answer."""
+        message = Message(
+            ts=self.next_ts(), channel=channel_id, text=text, user=SLACKBOT, ephemeral_for=user_id
         )
         self.ephemerals.append(message)
         return message
