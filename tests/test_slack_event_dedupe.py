@@ -73,3 +73,17 @@ async def test_distinct_events_each_pass(
     assert retry.status == 200
     assert passed == ["Ev0FIRST", "Ev0SECOND"]
     assert await seen_rows(bot) == 2
+
+
+async def test_a_mention_of_the_bot_is_answered_once_in_its_thread(
+    bot: RunningBot, slack: Sandbox
+) -> None:
+    """The mention arrives twice (as `message` and `app_mention`); neither is a 404."""
+    said = await slack.post_user_message("U0ALICE1", "C0SALES01", "@leadbot what can you do?")
+    [reply] = await slack.wait_for_call(
+        "chat.postMessage", lambda c: c.args.get("thread_ts") == said.ts
+    )
+    assert "/leads help" in reply.args["text"]
+    for delivery in slack.deliveries:
+        assert delivery.result is not None and delivery.result.status == 200, delivery.event
+    assert sorted(d.event["type"] for d in slack.deliveries) == ["app_mention", "message"]
