@@ -23,6 +23,7 @@ from bot.domain.contact import parse_email
 from bot.leads import LeadIntake, QueueTarget
 from bot.logs import configure_logging
 from bot.settings import Settings
+from bot.slack_scopes import BOT_SCOPES
 from sandbox import Sandbox
 from store.migrate import upgrade
 
@@ -122,6 +123,7 @@ async def run_demo(
         signing_secret=signing_secret,
         bot_token=DEMO_TOKEN,
         team_domain=config.workspace.name.lower(),
+        scopes=BOT_SCOPES,
         echo_bot_messages=True,  # as in Slack: the bot hears its own posts (and ignores them)
     )
     seed_sandbox(sandbox, config)

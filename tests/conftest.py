@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.clock import FakeClock
 from bot.config import EXAMPLE_CONFIG_PATH, load_config
 from bot.demo import seed_sandbox
+from bot.slack_scopes import BOT_SCOPES
 from sandbox import Sandbox
 from store.db import Database
 from store.migrate import upgrade
@@ -97,7 +98,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def slack() -> AsyncIterator[Sandbox]:
     """A started Slack sandbox seeded with the example config's reps, managers and channels."""
-    sandbox = Sandbox(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
+    sandbox = Sandbox(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, scopes=BOT_SCOPES)
     seed_sandbox(sandbox, load_config(EXAMPLE_CONFIG_PATH))
     await sandbox.start()
     yield sandbox

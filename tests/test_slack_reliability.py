@@ -15,6 +15,7 @@ import pytest
 
 from bot.config import EXAMPLE_CONFIG_PATH, load_config
 from bot.demo import seed_sandbox
+from bot.slack_scopes import BOT_SCOPES
 from sandbox import RateLimitConfig, RecordedCall, Sandbox
 from store import outbox as outbox_store
 from store.db import Database
@@ -30,7 +31,12 @@ FAST_CHANNEL_LIMITS = RateLimitConfig(channel_per_second=20.0, channel_burst=20)
 
 @asynccontextmanager
 async def slack_sandbox(rate_limits: bool | RateLimitConfig) -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, rate_limits=rate_limits)
+    sandbox = Sandbox(
+        signing_secret=SIGNING_SECRET,
+        bot_token=BOT_TOKEN,
+        rate_limits=rate_limits,
+        scopes=BOT_SCOPES,
+    )
     seed_sandbox(sandbox, CONFIG)
     await sandbox.start()
     try:
