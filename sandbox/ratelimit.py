@@ -56,14 +56,15 @@ class TokenBucket:
         self.tokens = capacity
         self.stamp = now
 
-    def take(self, now: float) -> float:
-        """Take a token; return 0 on success, else seconds until one is available."""
+    def wait(self, now: float) -> float:
+        """Seconds until a token is available (0 if one is), without taking it."""
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        """Spend one token; call only after `wait` said one is available."""
+        self.tokens -= 1
 
 
 class RateLimiter:
@@ -75,28 +76,41 @@ class RateLimiter:
         self._buckets: dict[tuple[str, ...], TokenBucket] = {}
 
     def check(self, method: str, token: str, channel: str | None = None) -> int | None:
-        """None when allowed, else an integer Retry-After of at least 1."""
-        now = self._clock()
-        waits: list[float] = []
-        if method == "chat.postMessage" and channel:
-            waits.append(
-                self._take(
-                    ("channel", channel),
-                    self.config.channel_burst,
-                    self.config.channel_per_second,
-                    now,
-                )
-            )
-            per_minute = self.config.workspace_per_minute
-            waits.append(self._take(("workspace", method), per_minute, per_minute / 60, now))
-        elif self.config.tiers and method in METHOD_TIERS:
-            per_minute = self.config.tier_per_minute[METHOD_TIERS[method]]
-            waits.append(self._take(("tier", method, token), per_minute, per_minute / 60, now))
-        wait = max(waits, default=0.0)
-        return None if wait <= 0 else max(1, math.ceil(wait))
+        """None when allowed, else an integer Retry-After of at least 1.
 
-    def _take(self, key: tuple[str, ...], capacity: float, rate: float, now: float) -> float:
+        A call needs a token from every bucket it falls under and spends them
+        only when all have one, so a refused call costs nothing.
+        """
+        now = self._clock()
+        buckets = self._buckets_for(method, token, channel, now)
+        wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        for bucket in buckets:
+            bucket.take()
+        return None
+
+    def _buckets_for(
+        self, method: str, token: str, channel: str | None, now: float
+    ) -> list[TokenBucket]:
+        config = self.config
+        if method == "chat.postMessage" and channel:
+            per_minute = config.workspace_per_minute
+            return [
+                self._bucket(
+                    ("channel", channel), config.channel_burst, config.channel_per_second, now
+                ),
+                self._bucket(("workspace", method), per_minute, per_minute / 60, now),
+            ]
+        if config.tiers and method in METHOD_TIERS:
+            per_minute = config.tier_per_minute[METHOD_TIERS[method]]
+            return [self._bucket(("tier", method, token), per_minute, per_minute / 60, now)]
+        return []
+
+    def _bucket(
+        self, key: tuple[str, ...], capacity: float, rate: float, now: float
+    ) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(capacity, rate, now)
-        return bucket.take(now)
+        return bucket

@@ -100,6 +100,7 @@ async def test_public_channel_without_membership_needs_chat_write_public(
         ({"channel": "C0SALES", "blocks": "not json"}, "invalid_blocks_format"),
         ({"channel": "C0SALES", "blocks": '{"type": "divider"}'}, "invalid_blocks_format"),
         ({"channel": "C0SALES", "text": "x", "metadata": "{nope"}, "invalid_metadata_format"),
+        ({"channel": "C0SALES", "attachments": [{"text": "a"}] * 101}, "too_many_attachments"),
     ],
 )
 async def test_post_message_errors(

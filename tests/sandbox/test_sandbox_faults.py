@@ -39,6 +39,28 @@ async def test_bursting_a_channel_gets_429_with_integer_retry_after() -> None:
         await sb.stop()
 
 
+async def test_workspace_cap_limits_posts_across_channels_and_refusals_cost_nothing() -> None:
+    clock = FakeClock()
+    # Channels refill slowly here (one post per 100 s), so a token lost to a refusal would show.
+    config = RateLimitConfig(channel_per_second=0.01, channel_burst=3, workspace_per_minute=4)
+    sb = make_sandbox(rate_limits=config, clock=clock)
+    await sb.start()
+    try:
+        client = AsyncWebClient(token=TOKEN, base_url=sb.api_url)
+        for channel in ("C0SALES", "C0SALES", "C0PRIV", "C0PRIV"):
+            await client.chat_postMessage(channel=channel, text="x")
+        # C0SALES still has a token of its own, but the workspace has none left.
+        err = await _fail(client.chat_postMessage(channel="C0SALES", text="capped"))
+        assert err.response.status_code == 429
+        assert int(err.response.headers["Retry-After"]) == 15  # 4 a minute: one per 15 s
+        clock.advance(15)
+        # The refused post did not spend C0SALES's own token, so it may post now.
+        assert (await client.chat_postMessage(channel="C0SALES", text="after"))["ok"]
+        assert len(sb.messages("C0SALES")) == 3
+    finally:
+        await sb.stop()
+
+
 async def test_tier_limits_are_configurable() -> None:
     config = RateLimitConfig(tier_per_minute={0: 600, 1: 1, 2: 20, 3: 2, 4: 100})
     sb = make_sandbox(rate_limits=config, clock=FakeClock())
