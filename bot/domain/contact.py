@@ -6,9 +6,11 @@ these functions are the single definition of "the same".
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import phonenumbers
+from disposable_email_domains import blocklist
 from email_validator import EmailNotValidError, validate_email
 
 
@@ -36,6 +38,19 @@ def parse_email(raw: str) -> Email:
         raise ContactError(f"not a valid email address: {exc}") from None
     # Local parts are case-sensitive by the RFC but not by any real mailbox provider.
     return Email(given=given, normalized=result.normalized.lower())
+
+
+def is_disposable(email: str) -> bool:
+    """Whether an address is at a throwaway-mailbox domain (or a subdomain of one).
+
+    The list is the maintained ``disposable-email-domains`` package; upgrade it
+    to pick up new domains.  ``email`` should already have passed ``parse_email``.
+    """
+    domain = email.rpartition("@")[2].strip().rstrip(".").lower()
+    with contextlib.suppress(UnicodeError):  # the list holds ASCII (punycode) names
+        domain = domain.encode("idna").decode("ascii")
+    labels = domain.split(".")
+    return any(".".join(labels[i:]) in blocklist for i in range(len(labels) - 1))
 
 
 def parse_phone(raw: str, default_region: str) -> Phone:

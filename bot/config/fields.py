@@ -1,0 +1,165 @@
+"""Field types shared by the sections: checked ids, names, zones, origins.
+
+Each check raises ``PydanticCustomError`` with a message that already says
+what was expected and what was found, so the loader passes it on unchanged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
+from pydantic_core import PydanticCustomError
+
+from bot.config.problems import _show
+
+#: Error types whose messages are written here in full (see ``loader._message``).
+OWN_MESSAGE_TYPES = frozenset({"pattern", "timezone", "region", "origin", "scalar"})
+
+
+def _pattern(regex: str, what: str) -> Callable[[str], str]:
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError(
+                "pattern", f"must be {what} (got {{got}})", {"got": _show(value)}
+            )
+        return value
+
+    return check
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
+        raise PydanticCustomError(
+            "timezone",
+            "must be an IANA timezone name like Europe/London or UTC (got {got})",
+            {"got": _show(value)},
+        ) from None
+    return value
+
+
+def _check_region(value: str) -> str:
+    # The region is what phone numbers without a +country prefix are parsed
+    # against, so "known to phonenumbers" is the test that matters.
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise PydanticCustomError(
+            "region",
+            "must be a two-letter ISO 3166 country code like US or GB (got {got})",
+            {"got": _show(value)},
+        )
+    return region
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(value: str) -> str | None:
+    """``scheme://host[:port]`` as a browser sends it in ``Origin``; None if it is not one.
+
+    Scheme and host are lowercased, a default port is dropped and so is a lone
+    trailing ``/``, so the result compares equal to the browser's header.
+    """
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in _DEFAULT_PORTS or parts.username is not None or parts.password is not None:
+        return None
+    if parts.path not in ("", "/") or "?" in value or "#" in value:
+        return None
+    if ":" in host:
+        try:
+            host_text = f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError:
+            return None
+    elif _HOST.fullmatch(host):
+        host_text = host
+    else:
+        return None
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host_text}"
+    return f"{scheme}://{host_text}:{port}"
+
+
+def _check_origin(value: str) -> str:
+    origin = normalize_origin(value)
+    if origin is None:
+        raise PydanticCustomError(
+            "origin",
+            "must be a web origin: http:// or https://, a host and an optional port, "
+            "no path, like https://www.acme.example or http://127.0.0.1:8000 (got {got})",
+            {"got": _show(value)},
+        )
+    return origin
+
+
+def _check_scalar(value: object) -> str | float:
+    # YAML reads `yes`, `no`, `on` and `off` as booleans; a condition on a
+    # choice labelled "Yes" would then never match, so say so.
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    hint = "; put the value in quotes" if isinstance(value, bool) else ""
+    raise PydanticCustomError(
+        "scalar", "must be text or a number (got {got})" + hint, {"got": _show(value)}
+    )
+
+
+SlackUserId = Annotated[
+    str, AfterValidator(_pattern(r"[UW][A-Z0-9]{2,}", "a Slack user id like U0123ABCD"))
+]
+SlackChannelId = Annotated[
+    str, AfterValidator(_pattern(r"[CG][A-Z0-9]{2,}", "a Slack channel id like C0123ABCD"))
+]
+Slug = Annotated[
+    str,
+    AfterValidator(
+        _pattern(
+            r"[a-z0-9][a-z0-9_-]{0,39}",
+            "a short id of lowercase letters, digits, '-' and '_' (at most 40, like 'sales')",
+        )
+    ),
+]
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+Region = Annotated[str, AfterValidator(_check_region)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=80)]
+Origin = Annotated[str, AfterValidator(_check_origin)]
+#: A value a skip condition compares with: text or a number, never a YAML boolean.
+Scalar = Annotated[str | float, PlainValidator(_check_scalar)]
+
+
+#: Non-empty text the bot says; surrounding spaces are dropped.
+ShortText = Annotated[str, Field(min_length=1, max_length=500)]
+LongText = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class _Section(BaseModel):
+    """Shared settings: immutable, and a misspelt key is an error, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _duplicates(values: Sequence[object]) -> Iterable[tuple[int, int]]:
+    """Yield (index, index of first occurrence) for every repeated value."""
+    first: dict[object, int] = {}
+    for i, value in enumerate(values):
+        if value in first:
+            yield i, first[value]
+        else:
+            first[value] = i
