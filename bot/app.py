@@ -13,17 +13,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
 
 from bot.apikeys import authenticate_api_key
+from bot.chat import Chat, ChatSetup
+from bot.chat_hub import ChatHub
+from bot.chat_relay import ChatRelay, RelayDelivery
+from bot.chat_values import ChatLine
 from bot.clock import Clock, SystemClock
 from bot.config import LeadbotConfig
 from bot.leads import LeadIntake, Leads, QueueTarget
 from bot.outbox import OutboxDispatcher
 from bot.settings import Settings
 from bot.slack_events import EventLog
-from handlers import slack_actions, slack_commands, slack_dedupe, slack_events
+from handlers import slack_actions, slack_commands, slack_dedupe, slack_events, widget_assets
 from handlers.api_leads import make_lead_api
-from handlers.cards import render_lead_card
+from handlers.cards import render_lead_card, render_merge_note
+from handlers.relay_messages import render_visitor_message
 from handlers.slack_http import make_slack_endpoint
 from handlers.slack_sender import SlackWebSender, build_web_client
+from handlers.widget_frames import message_frame
+from handlers.widget_ws import WidgetLimits, make_widget_ws
+from scheduler.jobs import build_scheduler, idle_capture_job
 from store.db import Database
 from store.directory import QueueRow, RepRow, sync_directory
 from store.migrate import is_up_to_date, upgrade
@@ -53,6 +61,8 @@ class Services:
     leads: Leads
     dispatcher: OutboxDispatcher
     bolt: AsyncApp
+    chat: Chat
+    hub: ChatHub
 
 
 SERVICES = web.AppKey("services", Services)
@@ -69,11 +79,13 @@ def build_services(
     clock = clock or SystemClock()
     db = db or Database(settings.database_url)
     slack = build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    sender = SlackWebSender(slack)
     dispatcher = OutboxDispatcher(
         db,
         clock,
-        SlackWebSender(slack),
+        sender,
         render_lead_card,
+        render_merge_note=render_merge_note,
         poll_interval=poll_interval,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         max_backoff=settings.outbox_max_backoff_seconds,
@@ -89,8 +101,26 @@ def build_services(
     slack_dedupe.register(bolt, EventLog(db, clock).first_sighting)
     slack_actions.register(bolt, leads)
     slack_commands.register(bolt)
-    slack_events.register(bolt)
-    return Services(settings, config, db, clock, slack, leads, dispatcher, bolt)
+    hub = ChatHub()
+
+    async def publish(chat_id: str, lines: list[ChatLine]) -> None:
+        await hub.publish(chat_id, [message_frame(line) for line in lines])
+
+    queue = QueueTarget(config.default_queue.id, config.default_queue.channel)  # routing: later
+    setup = ChatSetup(
+        config.qualification_script(),
+        queue,
+        config.workspace.default_phone_region,
+        timedelta(seconds=config.widget.idle_capture_seconds),
+    )
+    chat = Chat(db, clock, leads, setup, dispatcher.wake, publish)
+    relay = ChatRelay(db, clock, dispatcher.wake, publish)
+    for kind, deliver in (
+        RelayDelivery(db, clock, sender, render_visitor_message).handlers().items()
+    ):
+        dispatcher.register(kind, deliver)
+    slack_events.register(bolt, relay.relay_rep_reply)
+    return Services(settings, config, db, clock, slack, leads, dispatcher, bolt, chat, hub)
 
 
 def directory_rows(config: LeadbotConfig) -> tuple[list[RepRow], list[QueueRow]]:
@@ -148,7 +178,12 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await prepare_database(services, auto_upgrade=auto_upgrade)
         services.dispatcher.start()
+        scheduler = build_scheduler(
+            [idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds)]
+        )
+        scheduler.start()
         yield
+        scheduler.shutdown(wait=False)
         await services.dispatcher.stop()
         await services.db.dispose()
 
@@ -157,5 +192,15 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
         "/api/leads", make_lead_api(authenticate, capture, config.workspace.default_phone_region)
     )
     app.router.add_get("/healthz", healthz)
+    limits = WidgetLimits(
+        config.widget.allows_origin,
+        config.widget.max_frame_bytes,
+        config.widget.new_sessions_per_ip_per_minute,
+        config.widget.messages_per_session_per_minute,
+    )
+    app.router.add_get(
+        "/widget/ws", make_widget_ws(services.chat, services.hub, services.clock, limits)
+    )
+    widget_assets.register(app)
     app.cleanup_ctx.append(lifecycle)
     return app

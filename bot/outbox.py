@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.domain.lead import LeadSnapshot
-from bot.leads import POST_CARD, UPDATE_CARD
+from bot.domain.merge import LeadMerge
+from bot.leads import POST_CARD, POST_THREAD_NOTE, UPDATE_CARD
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import Database
@@ -68,8 +69,16 @@ class MessageSender(Protocol):
         self, channel: str, event_type: str, key: str, value: str, oldest: datetime
     ) -> str | None: ...
 
+    async def post_thread_message(
+        self, channel: str, thread_ts: str, message: RenderedMessage
+    ) -> str: ...
+
 
 CardRenderer = Callable[[LeadSnapshot, datetime], RenderedMessage]
+MergeNoteRenderer = Callable[[LeadSnapshot, LeadMerge], RenderedMessage]
+#: Delivers one row of a kind registered by another capability (e.g. the chat relay);
+#: raises Transient/PermanentSlackError like the built-in kinds, and is marked sent on return.
+RowHandler = Callable[[OutboxMessage], Awaitable[None]]
 
 
 def card_metadata(lead_id: int) -> dict[str, Any]:
@@ -90,6 +99,7 @@ class OutboxDispatcher:
         sender: MessageSender,
         render_card: CardRenderer,
         *,
+        render_merge_note: MergeNoteRenderer | None = None,
         lease: timedelta = timedelta(seconds=120),
         poll_interval: float = 1.0,
         batch_size: int = 100,
@@ -100,6 +110,8 @@ class OutboxDispatcher:
         self._clock = clock
         self._sender = sender
         self._render_card = render_card
+        self._render_merge_note = render_merge_note
+        self._handlers: dict[str, RowHandler] = {}
         self._lease = lease
         self._poll_interval = poll_interval
         self._batch_size = batch_size
@@ -109,6 +121,10 @@ class OutboxDispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+
+    def register(self, kind: str, handler: RowHandler) -> None:
+        """Deliver rows of `kind` with `handler` (same ordering, leasing and backoff)."""
+        self._handlers[kind] = handler
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -167,6 +183,14 @@ class OutboxDispatcher:
                 await self._post_card(row)
             elif row.kind == UPDATE_CARD:
                 await self._update_card(row)
+            elif row.kind == POST_THREAD_NOTE:
+                await self._post_thread_note(row)
+            elif row.kind in self._handlers:
+                await self._handlers[row.kind](row)
+                async with self._db.transaction() as session:
+                    await outbox_store.mark_sent(
+                        session, row_id=row.id, owner=self.owner, now=self._clock.now()
+                    )
             else:
                 raise PermanentSlackError(f"unknown outbox kind {row.kind!r}")
         except PermanentSlackError as exc:
@@ -232,14 +256,31 @@ class OutboxDispatcher:
                 session, row_id=row.id, owner=self.owner, now=self._clock.now()
             )
 
-    async def _update_card(self, row: OutboxMessage) -> None:
+    async def _load_posted_card(self, row: OutboxMessage) -> tuple[LeadSnapshot, str, str]:
+        """The lead and where its card is; waits (by backing off) until the card is posted."""
         snapshot, channel, ts = await self._load_card(row.lead_id)
         if channel is None or ts is None:
             if row.attempts >= MAX_UPDATE_WAITS:
                 raise PermanentSlackError(f"lead {snapshot.id} card was never posted")
             raise TransientSlackError(f"lead {snapshot.id} card not posted yet", retry_after=1.0)
+        return snapshot, channel, ts
+
+    async def _update_card(self, row: OutboxMessage) -> None:
+        snapshot, channel, ts = await self._load_posted_card(row)
         message = self._render_card(snapshot, self._clock.now())
         await self._sender.update_message(channel, ts, message, card_metadata(snapshot.id))
+        async with self._db.transaction() as session:
+            await outbox_store.mark_sent(
+                session, row_id=row.id, owner=self.owner, now=self._clock.now()
+            )
+
+    async def _post_thread_note(self, row: OutboxMessage) -> None:
+        if self._render_merge_note is None:
+            raise PermanentSlackError("no renderer for thread notes")
+        snapshot, channel, ts = await self._load_posted_card(row)
+        merge = LeadMerge.from_payload(row.payload.get("merge") or {})
+        message = self._render_merge_note(snapshot, merge)
+        await self._sender.post_thread_message(channel, ts, message)
         async with self._db.transaction() as session:
             await outbox_store.mark_sent(
                 session, row_id=row.id, owner=self.owner, now=self._clock.now()

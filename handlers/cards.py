@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.lead import LeadSnapshot, format_duration
+from bot.domain.merge import LeadMerge
 from bot.outbox import RenderedMessage
 
 CLAIM_ACTION_ID = "lead_claim"
@@ -74,11 +75,16 @@ def _fields(lead: LeadSnapshot) -> list[dict[str, Any]]:
     ]
 
 
+def _pair_line(label: str, value: Any) -> str:
+    return f"*{safe_mrkdwn(label, 100)}:* {safe_mrkdwn(_format_answer(value), ANSWER_VALUE_LIMIT)}"
+
+
 def _answers_text(answers: dict[str, Any]) -> str | None:
-    lines = [
-        f"*{safe_mrkdwn(str(key), 100)}:* {safe_mrkdwn(_format_answer(value), ANSWER_VALUE_LIMIT)}"
-        for key, value in answers.items()
-    ]
+    return _section_text([_pair_line(str(key), value) for key, value in answers.items()])
+
+
+def _section_text(lines: list[str]) -> str | None:
+    """Lines joined up to a section's limit, with an ellipsis line when cut."""
     if not lines:
         return None
     text = ""
@@ -139,6 +145,7 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
         )
     captured = lead.captured_at.strftime("%Y-%m-%d %H:%M UTC")
     grade = f" · {lead.grade} ({lead.score})" if lead.grade else ""
+    returned = f" · came back {lead.merged_count}×" if lead.merged_count else ""
     blocks.append(
         {
             "type": "context",
@@ -146,7 +153,8 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": f"Lead #{lead.id} · captured {captured} · {lead.state.value}{grade}",
+                    "text": f"Lead #{lead.id} · captured {captured}"
+                    f" · {lead.state.value}{grade}{returned}",
                 }
             ],
         }
@@ -154,4 +162,58 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
     blocks.append(_status_block(lead))
     owner = f" — claimed by {mention(lead.owner_id)}" if lead.owner_id else ""
     text = safe_mrkdwn(f"New lead #{lead.id}: {name}", FALLBACK_TEXT_LIMIT - 100) + owner
+    return RenderedMessage(text=text, blocks=blocks)
+
+
+CONTACT_LABELS = {
+    "name": "Name",
+    "company": "Company",
+    "email": "Email",
+    "phone": "Phone",
+    "source": "Source",
+}
+INTAKE_LABELS = {"api": "the form/API", "widget": "the website chat", "import": "a CSV import"}
+
+
+def render_merge_note(lead: LeadSnapshot, merge: LeadMerge) -> RenderedMessage:
+    """The thread reply telling the lead's owner that the person came back, and what changed."""
+    name = safe_mrkdwn(_display_name(lead), 200)
+    who = f"{mention(lead.owner_id)} " if lead.owner_id else ""
+    matched = " and ".join(merge.matched) or "contact details"
+    via = INTAKE_LABELS.get(merge.via) or safe_mrkdwn(merge.via or "another intake", 50)
+    headline = f":leftwards_arrow_with_hook: {who}*{name}* came back (same {matched}) via {via}."
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "block_id": "merge_note", "text": {"type": "mrkdwn", "text": headline}}
+    ]
+    changed = [_pair_line(CONTACT_LABELS.get(k, k), v) for k, v in merge.filled.items()] + [
+        _pair_line(str(k), v) for k, v in merge.answers.items()
+    ]
+    changes = _section_text(["*What changed:*", *changed]) if changed else None
+    blocks.append(
+        {
+            "type": "section",
+            "block_id": "merge_changes",
+            "text": {"type": "mrkdwn", "text": changes or "_Nothing new in what they gave._"},
+        }
+    )
+    if merge.differing:
+        differing = ["*Also gave (the card keeps the earlier value):*"] + [
+            _pair_line(CONTACT_LABELS.get(k, k), v) for k, v in merge.differing.items()
+        ]
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "merge_differing",
+                "text": {"type": "mrkdwn", "text": _section_text(differing) or ""},
+            }
+        )
+    count = f" · came back {lead.merged_count}×" if lead.merged_count else ""
+    blocks.append(
+        {
+            "type": "context",
+            "block_id": "merge_context",
+            "elements": [{"type": "mrkdwn", "text": f"Lead #{lead.id}{count}"}],
+        }
+    )
+    text = who + safe_mrkdwn(f"{_display_name(lead)} came back", FALLBACK_TEXT_LIMIT - 100)
     return RenderedMessage(text=text, blocks=blocks)

@@ -97,6 +97,32 @@ class SlackWebSender:
             raise _classify(exc) from exc
         return str(response["ts"])
 
+    async def post_thread_message(
+        self, channel: str, thread_ts: str, message: RenderedMessage
+    ) -> str:
+        try:
+            response = await self._client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except Exception as exc:
+            raise _classify(exc) from exc
+        return str(response["ts"])
+
+    async def add_reaction(self, channel: str, ts: str, name: str) -> None:
+        """React to a message; a reaction already there (an earlier attempt) is success."""
+        try:
+            await self._client.reactions_add(channel=channel, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_reacted":
+                raise _classify(exc) from exc
+        except Exception as exc:
+            raise _classify(exc) from exc
+
     async def update_message(
         self, channel: str, ts: str, message: RenderedMessage, metadata: dict[str, Any] | None
     ) -> None:

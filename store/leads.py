@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.lead import CLAIMABLE_STATES, LeadSnapshot, LeadState
+from bot.domain.lead import CLAIMABLE_STATES, CLOSED_STATES, LeadSnapshot, LeadState
 from store.models import Lead, LeadEvent, Queue
 
 
@@ -44,6 +45,67 @@ async def add_event(
     session.add(event)
     await session.flush()
     return event
+
+
+def contact_lock_id(key: str) -> int:
+    """A stable signed 64-bit id for an advisory lock on one contact value."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+async def lock_contacts(session: AsyncSession, keys: list[str]) -> None:
+    """Serialize captures of the same person until this transaction ends.
+
+    On PostgreSQL a transaction-scoped advisory lock per contact value (taken in
+    a fixed order, so two captures sharing both values cannot deadlock) makes a
+    second capture wait until the first has committed its lead. SQLite needs
+    nothing: write transactions begin `IMMEDIATE`, so they run one at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for lock_id in sorted({contact_lock_id(k) for k in keys}):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+async def open_leads_for_contact(
+    session: AsyncSession, *, email_normalized: str | None, phone_e164: str | None
+) -> list[Lead]:
+    """Open (not won/lost/spam, not erased) leads with this email or phone, oldest first.
+
+    The rows are locked on PostgreSQL so a claim or close waits for the merge.
+    """
+    matches = []
+    if email_normalized:
+        matches.append(Lead.email_normalized == email_normalized)
+    if phone_e164:
+        matches.append(Lead.phone_e164 == phone_e164)
+    if not matches:
+        return []
+    rows = await session.scalars(
+        select(Lead)
+        .where(
+            or_(*matches),
+            Lead.state.not_in([s.value for s in CLOSED_STATES]),
+            Lead.erased_at.is_(None),
+        )
+        .order_by(Lead.captured_at, Lead.id)
+        .with_for_update()
+    )
+    return list(rows)
+
+
+async def merge_into(session: AsyncSession, *, lead_id: int, now: datetime, **values: Any) -> None:
+    """Apply a returning person's changes and count the return."""
+    await session.execute(
+        update(Lead)
+        .where(Lead.id == lead_id)
+        .values(
+            merged_count=Lead.merged_count + 1,
+            updated_at=now,
+            last_activity_at=now,
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def try_claim(
@@ -108,6 +170,7 @@ async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | N
         queue_name=queue_name,
         owner_id=lead.owner_id,
         claimed_at=lead.claimed_at,
+        merged_count=lead.merged_count,
     )
 
 

@@ -222,11 +222,18 @@ class ChatSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
     origin: Mapped[str | None] = mapped_column(String(255))
+    ip: Mapped[str | None] = mapped_column(String(64))
     script_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_touch: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_touch: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The last `seq` handed out; bumped with one UPDATE so concurrent appends never collide.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    visitor_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     started_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # Idle capture: due when the visitor has been quiet long enough and not checked since.
+    last_visitor_at: Mapped[datetime | None] = mapped_column(index=True)
+    idle_checked_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
 
@@ -234,16 +241,26 @@ class ChatMessage(Base):
     """One line of a conversation, whoever wrote it, with its relay bookkeeping."""
 
     __tablename__ = "chat_messages"
-    __table_args__ = (Index("ix_chat_messages_session_id_id", "session_id", "id"),)
+    __table_args__ = (
+        Index("ix_chat_messages_session_id_id", "session_id", "id"),
+        UniqueConstraint("session_id", "seq"),
+        # A visitor's resend (same client_id) is found, never stored twice.
+        UniqueConstraint("session_id", "client_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str | None] = mapped_column(ForeignKey("chat_sessions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str | None] = mapped_column(String(64))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
     author: Mapped[str] = mapped_column(String(12))  # visitor | bot | rep | system
     rep_id: Mapped[str | None] = mapped_column(String(32))
+    author_name: Mapped[str | None] = mapped_column(String(80))
     text: Mapped[str] = mapped_column(Text)
+    choices: Mapped[list[Any] | None] = mapped_column(JSONType)
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    relayed_at: Mapped[datetime | None]
 
 
 class PageView(Base):
@@ -252,6 +269,7 @@ class PageView(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
     referrer: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any
 
@@ -39,10 +40,15 @@ async def seed_directory(
     return QueueTarget("sales", channel)
 
 
+_people = itertools.count(1)
+
+
 def intake(**fields: Any) -> LeadIntake:
+    """A lead from a new person each time (`patN@example.com`), so dedup never merges
+    two of them unless a test gives the same email or phone on purpose."""
     values: dict[str, Any] = {
         "intake": "api",
-        "email": parse_email("pat@example.com"),
+        "email": parse_email(f"pat{next(_people)}@example.com"),
         "name": "Pat",
     }
     values.update(fields)

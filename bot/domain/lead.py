@@ -23,6 +23,9 @@ class LeadState(StrEnum):
 #: States in which nobody owns the lead yet, so a claim may take it.
 CLAIMABLE_STATES: frozenset[LeadState] = frozenset({LeadState.NEW, LeadState.OFFERED})
 
+#: States a lead does not leave for a returning person: they get a new lead instead.
+CLOSED_STATES: frozenset[LeadState] = frozenset({LeadState.WON, LeadState.LOST, LeadState.SPAM})
+
 
 @dataclass(frozen=True)
 class LeadSnapshot:
@@ -43,6 +46,7 @@ class LeadSnapshot:
     queue_name: str | None = None
     owner_id: str | None = None
     claimed_at: datetime | None = None
+    merged_count: int = 0
 
     @property
     def time_to_claim(self) -> timedelta | None:

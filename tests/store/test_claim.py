@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
+from bot.domain.contact import parse_email
 from bot.leads import Leads
 from store import outbox as outbox_store
 from store.db import Database
@@ -25,7 +26,9 @@ async def test_capture_writes_lead_event_and_outbox_row_together(
 ) -> None:
     async with db.transaction() as session:
         queue = await seed_directory(session)
-    lead_id = await leads.capture(intake(), queue, actor="api-key:1")
+    lead_id = await leads.capture(
+        intake(email=parse_email("pat@example.com")), queue, actor="api-key:1"
+    )
     async with db.reading() as session:
         lead = await session.get(Lead, lead_id)
         events = list(await session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead_id)))

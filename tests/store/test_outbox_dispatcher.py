@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clock import FakeClock
+from bot.domain.contact import parse_email
 from bot.leads import Leads, QueueTarget
 from bot.outbox import (
     CARD_EVENT_TYPE,
@@ -18,7 +19,7 @@ from bot.outbox import (
     RenderedMessage,
     TransientSlackError,
 )
-from handlers.cards import render_lead_card
+from handlers.cards import render_lead_card, render_merge_note
 from store.db import Database
 from store.models import Lead, OutboxMessage
 from tests.factories import intake, seed_directory
@@ -30,6 +31,7 @@ class RecordingSender:
     def __init__(self) -> None:
         self.posts: list[tuple[str, str, dict[str, Any] | None]] = []
         self.updates: list[tuple[str, str, str]] = []
+        self.thread_posts: list[tuple[str, str, str]] = []
         self.lookups = 0
         self.failures: list[Exception] = []
         self._ts = 1700000000
@@ -67,6 +69,15 @@ class RecordingSender:
             ):
                 return ts
         return None
+
+    async def post_thread_message(
+        self, channel: str, thread_ts: str, message: RenderedMessage
+    ) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        ts = self._next_ts()
+        self.thread_posts.append((channel, thread_ts, message.text))
+        return ts
 
     def posted_lead_ids(self) -> list[int]:
         return [int(m["event_payload"]["lead_id"]) for _, _, m in self.posts if m]
@@ -241,3 +252,42 @@ async def test_expired_lease_of_sent_row_cannot_be_marked_by_old_owner(
         assert not await outbox_store.mark_sent(
             session, row_id=row.id, owner="old", now=clock.now()
         )
+
+
+async def test_merge_note_goes_into_the_card_thread_after_the_card(
+    db, clock, queue, sender
+) -> None:  # type: ignore[no-untyped-def]
+    dispatcher = OutboxDispatcher(
+        db, clock, sender, render_lead_card, render_merge_note=render_merge_note
+    )
+    leads = Leads(db, clock, lambda: None)
+    email = parse_email("back@example.com")
+    lead_id = await leads.capture(intake(email=email), queue, actor="test")
+    assert (
+        await leads.capture(intake(email=email, answers={"budget": "5"}), queue, actor="t")
+        == lead_id
+    )
+    assert (await leads.claim(lead_id, "U0REP001")).won
+    # One pass: the card, then its update, then the note, in order, in one channel.
+    assert await dispatcher.run_once() == 4
+    [(channel, card_ts, _)] = sender.posts
+    assert len(sender.updates) == 2
+    [(note_channel, thread_ts, text)] = sender.thread_posts
+    assert (note_channel, thread_ts) == (channel, card_ts)
+    assert text.startswith("<@U0REP001> ") and "came back" in text
+
+
+async def test_merge_note_without_a_renderer_fails_for_good_not_silently(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    leads = Leads(db, clock, lambda: None)
+    email = parse_email("back@example.com")
+    lead_id = await leads.capture(intake(email=email), queue, actor="test")
+    await leads.capture(intake(email=email), queue, actor="test")
+    await dispatcher.run_once()
+    assert sender.posted_lead_ids() == [lead_id] and sender.thread_posts == []
+    assert [(r.kind, r.status) for r in await outbox_rows(db)] == [
+        ("post_card", "sent"),
+        ("update_card", "sent"),
+        ("post_thread_note", "dead"),
+    ]

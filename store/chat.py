@@ -1,0 +1,231 @@
+"""Queries on widget conversations. Callers own the session (one unit of work)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import ChatMessage, ChatSession, Lead, PageView, Rep
+
+
+async def create_session(
+    session: AsyncSession,
+    *,
+    id: str,
+    token_hash: str,
+    now: datetime,
+    origin: str | None,
+    ip: str | None,
+    script_state: dict[str, Any],
+    touch: dict[str, Any] | None,
+) -> ChatSession:
+    row = ChatSession(
+        id=id,
+        token_hash=token_hash,
+        origin=origin,
+        ip=ip,
+        script_state=script_state,
+        first_touch=touch or {},
+        last_touch=touch or {},
+        last_seq=0,
+        visitor_read_seq=0,
+        started_at=now,
+        last_seen_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def by_token_hash(session: AsyncSession, token_hash: str) -> ChatSession | None:
+    return await session.scalar(select(ChatSession).where(ChatSession.token_hash == token_hash))
+
+
+async def lock_session(session: AsyncSession, chat_id: str) -> ChatSession | None:
+    """The conversation row, locked on PostgreSQL so its turns run one at a time."""
+    return await session.scalar(
+        select(ChatSession)
+        .where(ChatSession.id == chat_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def next_seq(session: AsyncSession, chat_id: str) -> int:
+    """Hand out the conversation's next `seq` with one atomic increment."""
+    await session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == chat_id)
+        .values(last_seq=ChatSession.last_seq + 1)
+        .execution_options(synchronize_session=False)
+    )
+    seq = await session.scalar(select(ChatSession.last_seq).where(ChatSession.id == chat_id))
+    assert seq is not None
+    return seq
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    chat_id: str,
+    author: str,
+    text: str,
+    now: datetime,
+    lead_id: int | None = None,
+    client_id: str | None = None,
+    choices: list[str] | None = None,
+    rep_id: str | None = None,
+    author_name: str | None = None,
+    slack_ts: str | None = None,
+) -> ChatMessage:
+    row = ChatMessage(
+        session_id=chat_id,
+        seq=await next_seq(session, chat_id),
+        client_id=client_id,
+        lead_id=lead_id,
+        author=author,
+        rep_id=rep_id,
+        author_name=author_name,
+        text=text,
+        choices=choices or None,
+        slack_ts=slack_ts,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def by_client_id(session: AsyncSession, chat_id: str, client_id: str) -> ChatMessage | None:
+    return await session.scalar(
+        select(ChatMessage).where(
+            ChatMessage.session_id == chat_id, ChatMessage.client_id == client_id
+        )
+    )
+
+
+async def history(session: AsyncSession, chat_id: str) -> list[ChatMessage]:
+    rows = await session.scalars(
+        select(ChatMessage).where(ChatMessage.session_id == chat_id).order_by(ChatMessage.seq)
+    )
+    return list(rows)
+
+
+async def update_session(session: AsyncSession, chat_id: str, **values: Any) -> None:
+    await session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == chat_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def link_lead(session: AsyncSession, chat_id: str, lead_id: int) -> bool:
+    """Link the conversation to its lead, once: False if another capture got there first."""
+    result = await session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == chat_id, ChatSession.lead_id.is_(None))
+        .values(lead_id=lead_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def add_page_view(
+    session: AsyncSession,
+    *,
+    chat_id: str,
+    url: str,
+    referrer: str | None,
+    title: str | None,
+    now: datetime,
+) -> None:
+    session.add(PageView(session_id=chat_id, url=url, referrer=referrer, title=title, at=now))
+    await session.flush()
+
+
+async def idle_candidates(
+    session: AsyncSession, *, quiet_since: datetime, limit: int = 100
+) -> list[ChatSession]:
+    """Open conversations without a lead whose visitor has said nothing since `quiet_since`
+    and which were not looked at since their last visitor message."""
+    rows = await session.scalars(
+        select(ChatSession)
+        .where(
+            ChatSession.lead_id.is_(None),
+            ChatSession.closed_at.is_(None),
+            ChatSession.last_visitor_at.is_not(None),
+            ChatSession.last_visitor_at < quiet_since,
+            or_(
+                ChatSession.idle_checked_at.is_(None),
+                ChatSession.idle_checked_at <= ChatSession.last_visitor_at,
+            ),
+        )
+        .order_by(ChatSession.last_visitor_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def lead_thread(session: AsyncSession, *, channel_id: str, thread_ts: str) -> Lead | None:
+    """The lead whose card is the root of this Slack thread, locked for the relay."""
+    return await session.scalar(
+        select(Lead)
+        .where(and_(Lead.slack_channel_id == channel_id, Lead.slack_ts == thread_ts))
+        .with_for_update()
+    )
+
+
+async def session_of_lead(session: AsyncSession, lead_id: int) -> ChatSession | None:
+    """The lead's most recent conversation (a returning visitor may have had several)."""
+    return await session.scalar(
+        select(ChatSession)
+        .where(ChatSession.lead_id == lead_id)
+        .order_by(ChatSession.last_seen_at.desc())
+        .limit(1)
+    )
+
+
+async def set_first_contact(session: AsyncSession, lead_id: int, now: datetime) -> bool:
+    """Record the lead's first contact unless one is already recorded."""
+    result = await session.execute(
+        update(Lead)
+        .where(Lead.id == lead_id, Lead.first_contact_at.is_(None))
+        .values(first_contact_at=now, updated_at=now, last_activity_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def rep_names(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(select(Rep.id, Rep.name))
+    return {rep_id: name for rep_id, name in rows.all()}
+
+
+async def get_message(session: AsyncSession, message_id: int) -> ChatMessage | None:
+    return await session.get(ChatMessage, message_id)
+
+
+async def mark_relayed(
+    session: AsyncSession, message_id: int, *, now: datetime, slack_ts: str
+) -> None:
+    await session.execute(
+        update(ChatMessage)
+        .where(ChatMessage.id == message_id)
+        .values(relayed_at=now, slack_ts=slack_ts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def rep_message_by_ts(session: AsyncSession, chat_id: str, ts: str) -> ChatMessage | None:
+    """A rep reply already relayed from this Slack message (Slack may deliver it twice)."""
+    return await session.scalar(
+        select(ChatMessage).where(
+            ChatMessage.session_id == chat_id,
+            ChatMessage.author == "rep",
+            ChatMessage.slack_ts == ts,
+        )
+    )
