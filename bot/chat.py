@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -126,7 +126,7 @@ class Chat:
                 touch=touch_of(visit, now, first=True),
             )
             await self._record_view(session, row.id, visit)
-            lines = [await self._bot_line(session, row.id, line) for line in turn.say]
+            lines = await self._bot_lines(session, row.id, turn.say)
         return Opened(token, row.id, False, lines, self._state(row))
 
     async def view_page(self, chat_id: str, visit: Visit) -> None:
@@ -157,28 +157,26 @@ class Chat:
             if existing is not None:
                 seq, duplicate = existing.seq, True
             else:
-                message = await chat_store.add_message(
-                    session,
-                    chat_id=chat_id,
-                    author="visitor",
-                    text=text,
-                    now=now,
-                    lead_id=row.lead_id,
-                    client_id=client_id,
-                )
-                seq, duplicate = message.seq, False
-                row.last_visitor_at = row.last_seen_at = now
-                if row.lead_id is not None:
-                    await self._enqueue_relay(session, row.lead_id, message)
-                else:
+                turn = None
+                if row.lead_id is None:
                     turn = engine.answer(
                         self._setup.script,
                         _engine_state(row),
                         text,
                         phone_region=self._setup.phone_region,
                     )
-                    replies = [await self._bot_line(session, chat_id, line) for line in turn.say]
+                drafts = [chat_store.Draft("visitor", text, client_id=client_id)]
+                drafts += [_bot_draft(line) for line in (turn.say if turn else ())]
+                message, *bot_lines = await chat_store.add_messages(
+                    session, chat_id, drafts, now=now, lead_id=row.lead_id
+                )
+                seq, duplicate = message.seq, False
+                replies = [line_of(m) for m in bot_lines]
+                row.last_visitor_at = row.last_seen_at = now
+                if turn is not None:
                     row.script_state = _stored(turn.state, turn.input)
+                elif row.lead_id is not None:
+                    await self._enqueue_relay(session, row.lead_id, message)
             finished = _engine_state(row).finished if row.lead_id is None else None
         if row.lead_id is not None and not duplicate:
             self._wake_outbox()
@@ -271,7 +269,7 @@ class Chat:
                     .execution_options(synchronize_session=False)
                 )
             if closing is not None:
-                said.append(await self._bot_line(session, row.id, closing))
+                said.extend(await self._bot_lines(session, row.id, (closing,)))
 
         try:
             lead_id = await self._leads.capture(
@@ -286,18 +284,12 @@ class Chat:
 
     # ------------------------------------------------------------------ helpers
 
-    async def _bot_line(
-        self, session: AsyncSession, chat_id: str, line: engine.BotLine
-    ) -> ChatLine:
-        stored = await chat_store.add_message(
-            session,
-            chat_id=chat_id,
-            author="bot",
-            text=line.text,
-            now=self._clock.now(),
-            choices=list(line.choices),
-        )
-        return line_of(stored)
+    async def _bot_lines(
+        self, session: AsyncSession, chat_id: str, lines: Sequence[engine.BotLine]
+    ) -> list[ChatLine]:
+        drafts = [_bot_draft(line) for line in lines]
+        stored = await chat_store.add_messages(session, chat_id, drafts, now=self._clock.now())
+        return [line_of(m) for m in stored]
 
     async def _record_view(self, session: AsyncSession, chat_id: str, visit: Visit) -> None:
         if visit.url:
@@ -316,6 +308,10 @@ class Chat:
         if row.lead_id is not None:
             return ChatState(LIVE, LIVE_INPUT)
         return ChatState(QUALIFYING, (row.script_state or {}).get("input"))
+
+
+def _bot_draft(line: engine.BotLine) -> chat_store.Draft:
+    return chat_store.Draft("bot", line.text, choices=list(line.choices))
 
 
 def _stored(state: engine.ScriptState, hint: engine.InputHint | None) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -54,17 +56,63 @@ async def lock_session(session: AsyncSession, chat_id: str) -> ChatSession | Non
     )
 
 
-async def next_seq(session: AsyncSession, chat_id: str) -> int:
-    """Hand out the conversation's next `seq` with one atomic increment."""
-    await session.execute(
+async def reserve_seqs(session: AsyncSession, chat_id: str, count: int) -> list[int]:
+    """Hand out the conversation's next `count` seqs with one atomic increment."""
+    last = await session.scalar(
         update(ChatSession)
         .where(ChatSession.id == chat_id)
-        .values(last_seq=ChatSession.last_seq + 1)
+        .values(last_seq=ChatSession.last_seq + count)
+        .returning(ChatSession.last_seq)
         .execution_options(synchronize_session=False)
     )
-    seq = await session.scalar(select(ChatSession.last_seq).where(ChatSession.id == chat_id))
-    assert seq is not None
-    return seq
+    assert last is not None, f"no conversation {chat_id}"
+    return list(range(last - count + 1, last + 1))
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message about to be stored; `add_messages` gives it its seq."""
+
+    author: str
+    text: str
+    client_id: str | None = None
+    choices: list[str] | None = None
+    rep_id: str | None = None
+    author_name: str | None = None
+    slack_ts: str | None = None
+
+
+async def add_messages(
+    session: AsyncSession,
+    chat_id: str,
+    drafts: Sequence[Draft],
+    *,
+    now: datetime,
+    lead_id: int | None = None,
+) -> list[ChatMessage]:
+    """Store a turn's messages in order: one seq reservation, one batched insert."""
+    if not drafts:
+        return []
+    seqs = await reserve_seqs(session, chat_id, len(drafts))
+    rows = [
+        ChatMessage(
+            session_id=chat_id,
+            seq=seq,
+            client_id=d.client_id,
+            lead_id=lead_id,
+            author=d.author,
+            rep_id=d.rep_id,
+            author_name=d.author_name,
+            text=d.text,
+            choices=d.choices or None,
+            slack_ts=d.slack_ts,
+            created_at=now,
+        )
+        for seq, d in zip(seqs, drafts, strict=True)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return rows
 
 
 async def add_message(
@@ -81,21 +129,8 @@ async def add_message(
     author_name: str | None = None,
     slack_ts: str | None = None,
 ) -> ChatMessage:
-    row = ChatMessage(
-        session_id=chat_id,
-        seq=await next_seq(session, chat_id),
-        client_id=client_id,
-        lead_id=lead_id,
-        author=author,
-        rep_id=rep_id,
-        author_name=author_name,
-        text=text,
-        choices=choices or None,
-        slack_ts=slack_ts,
-        created_at=now,
-    )
-    session.add(row)
-    await session.flush()
+    draft = Draft(author, text, client_id, choices, rep_id, author_name, slack_ts)
+    [row] = await add_messages(session, chat_id, [draft], now=now, lead_id=lead_id)
     return row
 
 

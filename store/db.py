@@ -2,15 +2,18 @@
 
 SQLite is the embedded default (WAL, foreign keys on). SQLite has one writer at
 a time and a deferred transaction that later wants to write can fail instead of
-waiting, so write transactions begin `IMMEDIATE` (they queue on the lock, up to
-`busy_timeout`) while read-only work uses a second engine with plain `BEGIN`.
-PostgreSQL uses one engine for both.
+waiting, so write transactions begin `IMMEDIATE` while read-only work uses a
+second engine with plain `BEGIN`. Within one process, writers also queue on an
+asyncio lock before `BEGIN`: SQLite's own busy handler waits by sleeping (up to
+100 ms a time), which under load costs far more than the writes themselves;
+`busy_timeout` still covers other processes. PostgreSQL uses one engine for both.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
@@ -76,13 +79,18 @@ class Database:
                 self.url, pool_size=pool_size, max_overflow=pool_size, echo=echo, pool_pre_ping=True
             )
             self.read_engine = self.engine
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._write_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work that may write: committed on success, rolled back on error."""
-        async with self._write_sessions() as session, session.begin():
+        async with AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            session = await stack.enter_async_context(self._write_sessions())
+            await stack.enter_async_context(session.begin())
             yield session
 
     @asynccontextmanager
