@@ -30,24 +30,50 @@ the question stays unanswered, so a visitor is never stuck in a loop.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from bot.domain.answers import (
+    fold,
+    is_int,
+    is_number,
+    match_choice,
+    parse_number,
+    same,
+    words,
+)
 from bot.domain.contact import ContactError, is_disposable, parse_email, parse_phone
+
+__all__ = [
+    "AnswerKind",
+    "BotLine",
+    "Condition",
+    "InputHint",
+    "Operator",
+    "Outcome",
+    "Question",
+    "Script",
+    "ScriptState",
+    "Turn",
+    "abandon",
+    "answer",
+    "answers_for_lead",
+    "closing",
+    "contact_fields",
+    "match_choice",
+    "parse_number",
+    "start",
+    "wants_human",
+]
 
 #: Longest raw text kept per question in ``ScriptState.given`` (a widget message's limit).
 GIVEN_LIMIT = 2000
 
 #: What a visitor may type to leave out an optional question.
 SKIP_WORDS = frozenset({"skip", "pass", "n/a", "no thanks", "prefer not to say", "skip it"})
-
-#: Numbers larger than this are read as typos, not answers.
-_NUMBER_LIMIT = Decimal(10) ** 15
 
 
 class AnswerKind(StrEnum):
@@ -95,7 +121,7 @@ class Condition:
             if isinstance(got, str) or isinstance(limit, str):
                 return False
             return got < limit if self.operator is Operator.LESS_THAN else got >= limit
-        hit = any(_same(got, value) for value in self.values)
+        hit = any(same(got, value) for value in self.values)
         return not hit if self.operator is Operator.NOT_IN else hit
 
 
@@ -184,12 +210,12 @@ class ScriptState:
         given = data.get("given")
         finished = data.get("finished")
         human = data.get("asked_for_human")
-        if index is not None and not _is_int(index):
+        if index is not None and not is_int(index):
             raise ValueError(f"script state: index must be a whole number or null: {index!r}")
         if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
             raise ValueError(f"script state: attempts must be a whole number >= 0: {attempts!r}")
         if not isinstance(answers, Mapping) or not all(
-            isinstance(k, str) and (isinstance(v, str) or _is_number(v)) for k, v in answers.items()
+            isinstance(k, str) and (isinstance(v, str) or is_number(v)) for k, v in answers.items()
         ):
             raise ValueError("script state: answers must map question ids to text or numbers")
         if not isinstance(given, Mapping) or not all(
@@ -322,9 +348,9 @@ def wants_human(script: Script, text: str) -> bool:
     ("can I talk to a human please?"); a one-word phrase such as "agent" only
     when it is the whole message, so "Acme Agent Services" is a company name.
     """
-    said = _words(text)
+    said = words(text)
     for phrase in script.human_phrases:
-        wanted = _words(phrase)
+        wanted = words(phrase)
         if not wanted:
             continue
         if " " in wanted:
@@ -417,97 +443,13 @@ def _normalize(q: Question, raw: str, phone_region: str) -> str | float | None:
     return match_choice(q.choices, raw)
 
 
-_NUMBER = re.compile(
-    r"""
-    (?P<sign>[-+])?\s*
-    [$€£¥]?\s*
-    (?P<digits>\d{1,3}(?:,\d{3})+|\d+)
-    (?:\.(?P<fraction>\d+))?
-    \s*(?P<scale>[kKmM])?
-    \s*\+?
-    """,
-    re.VERBOSE,
-)
-_SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
-
-
-def parse_number(text: str) -> float | None:
-    """Read a number as people type it (see the module docstring); None if it is not one."""
-    found = _NUMBER.fullmatch(text.strip())
-    if found is None:
-        return None
-    try:
-        value = Decimal(found["digits"].replace(",", "") + "." + (found["fraction"] or "0"))
-    except InvalidOperation:  # pragma: no cover - the pattern only lets digits through
-        return None
-    value *= _SCALE[(found["scale"] or "").lower()]
-    if found["sign"] == "-":
-        value = -value
-    if abs(value) > _NUMBER_LIMIT:
-        return None
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
-
-
-def match_choice(choices: tuple[str, ...], text: str) -> str | None:
-    """The label ``text`` picks: the label itself, its 1-based number, or a unique start."""
-    said = _fold(text)
-    if not said:
-        return None
-    for label in choices:
-        if _fold(label) == said:
-            return label
-    if said.isdigit():
-        n = int(said)
-        return choices[n - 1] if 1 <= n <= len(choices) else None
-    starts = [label for label in choices if _fold(label).startswith(said)]
-    return starts[0] if len(starts) == 1 else None
-
-
 def _is_skip(q: Question, raw: str) -> bool:
-    said = _fold(raw)
+    said = fold(raw)
     if said not in SKIP_WORDS:
         return False
     # A choice labelled "Pass" (say) is an answer, not a skip.
-    return not any(_fold(label) == said for label in q.choices)
-
-
-# --------------------------------------------------------------------------- small helpers
+    return not any(fold(label) == said for label in q.choices)
 
 
 def _cap(text: str) -> str:
     return text.strip()[:GIVEN_LIMIT].rstrip()
-
-
-def _fold(text: str) -> str:
-    """Case- and spacing-insensitive form for comparing what people type."""
-    return " ".join(text.casefold().split())
-
-
-_NOT_WORD = re.compile(r"[^\w']+")
-
-
-def _words(text: str) -> str:
-    """Lowercase words separated by single spaces, punctuation dropped."""
-    return " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
-
-
-def _same(got: str | float, wanted: str | float) -> bool:
-    if not isinstance(got, str) and not isinstance(wanted, str):
-        return got == wanted
-    return _fold(_as_text(got)) == _fold(_as_text(wanted))
-
-
-def _as_text(value: str | float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
