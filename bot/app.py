@@ -30,7 +30,7 @@ from handlers.relay_messages import render_visitor_message
 from handlers.slack_http import make_slack_endpoint
 from handlers.slack_sender import SlackWebSender, build_web_client
 from handlers.widget_frames import message_frame
-from handlers.widget_ws import WidgetLimits, make_widget_ws
+from handlers.widget_ws import WidgetLimits, close_sockets, make_widget_ws
 from scheduler.jobs import build_scheduler, idle_capture_job
 from store.db import Database
 from store.directory import QueueRow, RepRow, sync_directory
@@ -184,6 +184,7 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
         scheduler.start()
         yield
         scheduler.shutdown(wait=False)
+        await services.chat.close()  # turns in flight commit before the database goes
         await services.dispatcher.stop()
         await services.db.dispose()
 
@@ -198,9 +199,16 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
         config.widget.new_sessions_per_ip_per_minute,
         config.widget.messages_per_session_per_minute,
     )
+    widget_sockets: set[web.WebSocketResponse] = set()
     app.router.add_get(
-        "/widget/ws", make_widget_ws(services.chat, services.hub, services.clock, limits)
+        "/widget/ws",
+        make_widget_ws(services.chat, services.hub, services.clock, limits, widget_sockets),
     )
+
+    async def close_widget_sockets(_app: web.Application) -> None:
+        await close_sockets(widget_sockets)
+
+    app.on_shutdown.append(close_widget_sockets)
     widget_assets.register(app)
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -21,41 +21,30 @@ from typing import Any, TypeVar
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat_values import (
-    CLOSED,
-    LIVE,
-    LIVE_INPUT,
-    QUALIFYING,
-    ChatLine,
-    ChatState,
-    Opened,
-    Said,
-    Visit,
-    hint_json,
-    line_of,
-    source_of,
-    touch_of,
+from bot.chat_batch import TurnBatcher
+from bot.chat_turns import (
+    RELAY_VISITOR_MESSAGE,
+    Turn,
+    Turns,
+    UnknownSession,
+    bot_draft,
+    engine_state,
+    state_of,
+    stored_state,
 )
+from bot.chat_values import ChatLine, Opened, Said, Visit, line_of, source_of, touch_of
 from bot.clock import Clock
 from bot.domain import script as engine
 from bot.domain.contact import ContactError, parse_email, parse_phone
-from bot.leads import LeadIntake, Leads, QueueTarget, channel_key
+from bot.leads import LeadIntake, Leads, QueueTarget
 from store import chat as chat_store
-from store import leads as lead_store
-from store import outbox as outbox_store
 from store.db import Database
 from store.models import ChatMessage, ChatSession, Lead
 
-#: Outbox kind: a visitor's live message, posted in the lead's card thread.
-RELAY_VISITOR_MESSAGE = "relay_visitor_message"
-CAPTURING = (engine.Outcome.COMPLETED, engine.Outcome.HUMAN)
+__all__ = ["RELAY_VISITOR_MESSAGE", "Chat", "ChatSetup", "UnknownSession"]
 
 _T = TypeVar("_T")
 Publish = Callable[[str, list[ChatLine]], Awaitable[None]]
-
-
-class UnknownSession(LookupError):
-    """The conversation id is not (or no longer) stored."""
 
 
 class _AlreadyLinked(Exception):
@@ -83,6 +72,8 @@ class Chat:
         setup: ChatSetup,
         wake_outbox: Callable[[], None],
         publish: Publish,
+        *,
+        max_batch: int = 200,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -90,6 +81,8 @@ class Chat:
         self._setup = setup
         self._wake_outbox = wake_outbox
         self._publish = publish
+        turns = Turns(db, setup.script, setup.phone_region)
+        self._turns = TurnBatcher(turns.batch, turns.one, max_batch=max_batch)
 
     # ------------------------------------------------------------------ opening
 
@@ -107,7 +100,7 @@ class Chat:
             await chat_store.update_session(session, row.id, **values)
             await self._record_view(session, row.id, visit)
             history = [line_of(m) for m in await chat_store.history(session, row.id)]
-        return Opened(token, row.id, True, history, self._state(row))
+        return Opened(token, row.id, True, history, state_of(row))
 
     async def start(self, visit: Visit, *, origin: str | None, ip: str | None) -> Opened:
         """A new conversation: greeting and first question stored, a fresh token handed out."""
@@ -115,19 +108,19 @@ class Chat:
         token = secrets.token_urlsafe(32)
         turn = engine.start(self._setup.script)
         async with self._db.transaction() as session:
-            row = await chat_store.create_session(
+            row, opening = await chat_store.create_session(
                 session,
                 id=str(uuid.uuid4()),
                 token_hash=token_hash(token),
                 now=now,
                 origin=origin,
                 ip=ip,
-                script_state=_stored(turn.state, turn.input),
+                script_state=stored_state(turn.state, turn.input),
                 touch=touch_of(visit, now, first=True),
+                opening=[bot_draft(line) for line in turn.say],
             )
             await self._record_view(session, row.id, visit)
-            lines = await self._bot_lines(session, row.id, turn.say)
-        return Opened(token, row.id, False, lines, self._state(row))
+        return Opened(token, row.id, False, [line_of(m) for m in opening], state_of(row))
 
     async def view_page(self, chat_id: str, visit: Visit) -> None:
         now = self._clock.now()
@@ -146,57 +139,25 @@ class Chat:
     # ------------------------------------------------------------------ a visitor's message
 
     async def say(self, chat_id: str, text: str, client_id: str) -> Said:
-        """Store a visitor message once per `client_id`; run the script or relay it live."""
-        now = self._clock.now()
-        async with self._db.transaction() as session:
-            row = await chat_store.lock_session(session, chat_id)
-            if row is None:
-                raise UnknownSession(chat_id)
-            replies: list[ChatLine] = []
-            existing = await chat_store.by_client_id(session, chat_id, client_id)
-            if existing is not None:
-                seq, duplicate = existing.seq, True
-            else:
-                turn = None
-                if row.lead_id is None:
-                    turn = engine.answer(
-                        self._setup.script,
-                        _engine_state(row),
-                        text,
-                        phone_region=self._setup.phone_region,
-                    )
-                drafts = [chat_store.Draft("visitor", text, client_id=client_id)]
-                drafts += [_bot_draft(line) for line in (turn.say if turn else ())]
-                message, *bot_lines = await chat_store.add_messages(
-                    session, chat_id, drafts, now=now, lead_id=row.lead_id
-                )
-                seq, duplicate = message.seq, False
-                replies = [line_of(m) for m in bot_lines]
-                row.last_visitor_at = row.last_seen_at = now
-                if turn is not None:
-                    row.script_state = _stored(turn.state, turn.input)
-                elif row.lead_id is not None:
-                    await self._enqueue_relay(session, row.lead_id, message)
-            finished = _engine_state(row).finished if row.lead_id is None else None
-        if row.lead_id is not None and not duplicate:
-            self._wake_outbox()
-        elif finished in CAPTURING:
-            # Also retries a capture that failed after the script had finished.
-            await self._capture(row, finished)
-        return Said(seq, duplicate, replies, self._state(row))
+        """Store a visitor message once per `client_id`; run the script or relay it live.
 
-    async def _enqueue_relay(
-        self, session: AsyncSession, lead_id: int, message: ChatMessage
-    ) -> None:
-        channel = await lead_store.card_channel(session, lead_id) or "none"
-        await outbox_store.enqueue(
-            session,
-            kind=RELAY_VISITOR_MESSAGE,
-            ordering_key=channel_key(channel),
-            lead_id=lead_id,
-            payload={"message_id": message.id},
-            now=message.created_at,
-        )
+        The turn is stored with whatever other turns are queued, in one transaction
+        (bot/chat_batch.py); a finished script is captured here, after that commit."""
+        result = await self._turns.submit(Turn(chat_id, text, client_id, self._clock.now()))
+        if result.relayed:
+            self._wake_outbox()
+        elif result.capture is not None:
+            try:
+                # Also retries a capture that failed after the script had finished.
+                await self._capture(result.row, result.capture)
+            finally:
+                self._turns.release(chat_id)
+            return Said(result.seq, result.duplicate, result.replies, state_of(result.row))
+        return Said(result.seq, result.duplicate, result.replies, result.state)
+
+    async def close(self) -> None:
+        """Finish the turns in flight and take no more (the app is stopping)."""
+        await self._turns.close()
 
     # ------------------------------------------------------------------ capture
 
@@ -214,7 +175,7 @@ class Chat:
             )
         captured = 0
         for row in due:
-            state = _engine_state(row)
+            state = engine_state(row)
             outcome = state.finished or engine.abandon(self._setup.script, state)
             if outcome is None:
                 async with self._db.transaction() as session:
@@ -227,7 +188,7 @@ class Chat:
     async def _capture(self, row: ChatSession, outcome: engine.Outcome) -> bool:
         """Capture the conversation as a lead; False when another capture linked it first."""
         script = self._setup.script
-        state = _engine_state(row)
+        state = engine_state(row)
         contact = engine.contact_fields(script, state)
         first = row.first_touch or {}
         intake = LeadIntake(
@@ -287,7 +248,7 @@ class Chat:
     async def _bot_lines(
         self, session: AsyncSession, chat_id: str, lines: Sequence[engine.BotLine]
     ) -> list[ChatLine]:
-        drafts = [_bot_draft(line) for line in lines]
+        drafts = [bot_draft(line) for line in lines]
         stored = await chat_store.add_messages(session, chat_id, drafts, now=self._clock.now())
         return [line_of(m) for m in stored]
 
@@ -301,26 +262,6 @@ class Chat:
                 title=visit.title,
                 now=self._clock.now(),
             )
-
-    def _state(self, row: ChatSession) -> ChatState:
-        if row.closed_at is not None:
-            return ChatState(CLOSED, None)
-        if row.lead_id is not None:
-            return ChatState(LIVE, LIVE_INPUT)
-        return ChatState(QUALIFYING, (row.script_state or {}).get("input"))
-
-
-def _bot_draft(line: engine.BotLine) -> chat_store.Draft:
-    return chat_store.Draft("bot", line.text, choices=list(line.choices))
-
-
-def _stored(state: engine.ScriptState, hint: engine.InputHint | None) -> dict[str, Any]:
-    """What a conversation keeps of its script: the engine's state and the input it offers."""
-    return {"engine": state.to_json(), "input": hint_json(hint)}
-
-
-def _engine_state(row: ChatSession) -> engine.ScriptState:
-    return engine.ScriptState.from_json((row.script_state or {}).get("engine") or {})
 
 
 def _or_none(parse: Callable[[], _T]) -> _T | None:

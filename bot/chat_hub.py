@@ -8,6 +8,7 @@ on their next (re)connect.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Protocol
 
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class Socket(Protocol):
-    async def send_json(self, data: Any) -> None: ...
+    async def send_str(self, data: str) -> None: ...
 
 
 class ChatHub:
@@ -36,11 +37,17 @@ class ChatHub:
         return len(self._sockets.get(chat_id, ()))
 
     async def publish(self, chat_id: str, frames: list[dict[str, Any]]) -> None:
-        """Send `frames`, in order, to every socket of the conversation; a dead one is dropped."""
-        for socket in list(self._sockets.get(chat_id, ())):
+        """Send `frames`, in order, to every socket of the conversation; a dead one is dropped.
+
+        Each frame is encoded once, however many tabs the visitor has open."""
+        sockets = list(self._sockets.get(chat_id, ()))
+        if not sockets:
+            return
+        encoded = [json.dumps(frame) for frame in frames]
+        for socket in sockets:
             try:
-                for frame in frames:
-                    await socket.send_json(frame)
+                for text in encoded:
+                    await socket.send_str(text)
             except (ConnectionError, RuntimeError) as exc:
                 log.info("widget socket gone while pushing: %s", type(exc).__name__)
                 self.leave(chat_id, socket)

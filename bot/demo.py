@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.apikeys import create_api_key
 from bot.app import Services, build_services, build_web_app
 from bot.clock import SystemClock
-from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
+from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config, normalize_origin
 from bot.domain.contact import parse_email
 from bot.leads import LeadIntake, QueueTarget
 from bot.logs import configure_logging
@@ -88,6 +88,19 @@ def page_url(sandbox_url: str, config: LeadbotConfig) -> str:
     return f"{sandbox_url}/?{urllib.parse.urlencode(query)}"
 
 
+def allowing_demo_origins(config: LeadbotConfig, host: str, port: int) -> LeadbotConfig:
+    """The example's widget sites plus the demo bot itself, which serves the sample website
+    (also as `localhost` when it listens on the loopback address)."""
+    hosts = [host, "localhost"] if host == "127.0.0.1" else [host]
+    origins = list(config.widget.allowed_origins)
+    for name in hosts:
+        origin = normalize_origin(f"http://{name}:{port}")
+        if origin is not None and origin not in origins:
+            origins.append(origin)
+    widget = config.widget.model_copy(update={"allowed_origins": tuple(origins)})
+    return config.model_copy(update={"widget": widget})
+
+
 def can_open_browser() -> bool:
     """Only where a graphical browser can appear; on a bare server a text browser would
     take over the terminal."""
@@ -117,7 +130,7 @@ async def run_demo(
 ) -> None:
     configure_logging("WARNING")
     database = fresh_database_file(data_dir)
-    config = load_config(EXAMPLE_CONFIG_PATH)
+    config = allowing_demo_origins(load_config(EXAMPLE_CONFIG_PATH), host, port)
     signing_secret = secrets.token_hex(16)
     sandbox = Sandbox(
         signing_secret=signing_secret,
@@ -164,6 +177,12 @@ leadbot demo is running (data in {data_dir}/, started afresh each time).
   Slack sandbox — open this page (you act as a rep; switch with "Acting as"):
     {page}
   Two sample leads are waiting in #{config.default_queue.id}: click Claim on one.
+
+  Be a website visitor — open the sample site and chat with its widget (bottom right):
+    {bot_url}/widget/demo
+  Once you have answered its questions, the conversation shows up in the sandbox as a
+  new card in #{config.default_queue.id}: claim it and reply in the card's thread to chat back.
+
   Bot health: {bot_url}/healthz
 
 Send another lead (then click Claim on its card in the sandbox):

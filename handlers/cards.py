@@ -47,8 +47,15 @@ def mention(user_id: str) -> str:
     return f"<@{user_id}>" if _SLACK_USER_ID.match(user_id) else escape_mrkdwn(user_id)
 
 
+CHAT_HINT = (
+    ":speech_balloon: Website chat: the owner's replies in this thread go to the visitor; "
+    "start a reply with `note:` to keep it internal."
+)
+
+
 def _display_name(lead: LeadSnapshot) -> str:
-    return lead.name or lead.company or lead.email or lead.phone or f"Lead #{lead.id}"
+    unnamed = f"website visitor #{lead.id}" if lead.is_chat else f"Lead #{lead.id}"
+    return lead.name or lead.company or lead.email or lead.phone or unnamed
 
 
 def _format_answer(value: Any) -> str:
@@ -134,6 +141,14 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
     fields = _fields(lead)
     if fields:
         blocks.append({"type": "section", "block_id": "lead_fields", "fields": fields})
+    if lead.asked_for_human:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "lead_human",
+                "text": {"type": "mrkdwn", "text": ":raising_hand: *Asked to talk to a person*"},
+            }
+        )
     answers = _answers_text(lead.answers)
     if answers:
         blocks.append(
@@ -159,6 +174,14 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
             ],
         }
     )
+    if lead.is_chat:
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": "lead_chat",
+                "elements": [{"type": "mrkdwn", "text": CHAT_HINT}],
+            }
+        )
     blocks.append(_status_block(lead))
     owner = f" — claimed by {mention(lead.owner_id)}" if lead.owner_id else ""
     text = safe_mrkdwn(f"New lead #{lead.id}: {name}", FALLBACK_TEXT_LIMIT - 100) + owner

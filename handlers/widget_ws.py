@@ -8,6 +8,7 @@ refused before anything is stored; any unexpected failure becomes an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,8 +167,18 @@ def _state_body(state: ChatState) -> dict[str, Any]:
     return {"phase": state.phase, "input": state.input}
 
 
-def make_widget_ws(chat: Chat, hub: ChatHub, clock: Clock, limits: WidgetLimits) -> Handler:
-    """The aiohttp handler, with its limiters (in-process, shared by its connections)."""
+def make_widget_ws(
+    chat: Chat,
+    hub: ChatHub,
+    clock: Clock,
+    limits: WidgetLimits,
+    open_sockets: set[web.WebSocketResponse] | None = None,
+) -> Handler:
+    """The aiohttp handler, with its limiters (in-process, shared by its connections).
+
+    Each connection is in `open_sockets` while it lasts, so that a shutting-down server
+    can close them (`close_sockets`) instead of waiting for visitors to leave."""
+    sockets = open_sockets if open_sockets is not None else set()
     new_sessions = SlidingWindowLimiter(
         clock, limit=limits.new_sessions_per_ip_per_minute, window=MINUTE
     )
@@ -181,6 +192,7 @@ def make_widget_ws(chat: Chat, hub: ChatHub, clock: Clock, limits: WidgetLimits)
         ws = web.WebSocketResponse(max_msg_size=limits.max_frame_bytes)
         await ws.prepare(request)
         conn = _Connection(ws, request, chat, hub, new_sessions, messages)
+        sockets.add(ws)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -188,6 +200,7 @@ def make_widget_ws(chat: Chat, hub: ChatHub, clock: Clock, limits: WidgetLimits)
                 elif msg.type == WSMsgType.BINARY:
                     await ws.send_json(error_frame("bad_frame", "Frames must be JSON text."))
         finally:
+            sockets.discard(ws)
             if conn.chat_id is not None:
                 hub.leave(conn.chat_id, ws)
         if not ws.closed:
@@ -195,3 +208,15 @@ def make_widget_ws(chat: Chat, hub: ChatHub, clock: Clock, limits: WidgetLimits)
         return ws
 
     return widget_ws
+
+
+async def close_sockets(open_sockets: set[web.WebSocketResponse]) -> None:
+    """Close every open widget connection with 1001 (going away): the widget reconnects with
+    its token and resumes, on this server once restarted or on another replica."""
+    await asyncio.gather(
+        *(
+            ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restarting")
+            for ws in open_sockets
+        ),
+        return_exceptions=True,  # one broken socket must not keep the others open
+    )

@@ -23,7 +23,9 @@ async def create_session(
     ip: str | None,
     script_state: dict[str, Any],
     touch: dict[str, Any] | None,
-) -> ChatSession:
+    opening: Sequence[Draft] = (),
+) -> tuple[ChatSession, list[ChatMessage]]:
+    """A new conversation and its `opening` messages (seqs 1…n, no counter round trip)."""
     row = ChatSession(
         id=id,
         token_hash=token_hash,
@@ -32,14 +34,18 @@ async def create_session(
         script_state=script_state,
         first_touch=touch or {},
         last_touch=touch or {},
-        last_seq=0,
+        last_seq=len(opening),
         visitor_read_seq=0,
         started_at=now,
         last_seen_at=now,
     )
     session.add(row)
-    await session.flush()
-    return row
+    await session.flush()  # first: the ORM does not order inserts by foreign keys
+    messages = [_message(id, n, d, now, None) for n, d in enumerate(opening, start=1)]
+    if messages:
+        session.add_all(messages)
+        await session.flush()
+    return row, messages
 
 
 async def by_token_hash(session: AsyncSession, token_hash: str) -> ChatSession | None:
@@ -54,6 +60,34 @@ async def lock_session(session: AsyncSession, chat_id: str) -> ChatSession | Non
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+async def lock_sessions(session: AsyncSession, chat_ids: Sequence[str]) -> dict[str, ChatSession]:
+    """Several conversations' rows in one query, locked in id order (no deadlock between
+    replicas locking overlapping sets) on PostgreSQL; a batch of turns runs under them."""
+    rows = await session.scalars(
+        select(ChatSession)
+        .where(ChatSession.id.in_(sorted(set(chat_ids))))
+        .order_by(ChatSession.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in rows}
+
+
+async def stored_client_ids(
+    session: AsyncSession, chat_ids: Sequence[str], client_ids: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    """(conversation, client_id) → seq of the visitor messages already stored, in one query.
+
+    Filters on both columns separately (portable); the caller looks up exact pairs."""
+    rows = await session.execute(
+        select(ChatMessage.session_id, ChatMessage.client_id, ChatMessage.seq).where(
+            ChatMessage.session_id.in_(set(chat_ids)),
+            ChatMessage.client_id.in_(set(client_ids)),
+        )
+    )
+    return {(str(chat_id), str(client_id)): seq for chat_id, client_id, seq in rows.all()}
 
 
 async def reserve_seqs(session: AsyncSession, chat_id: str, count: int) -> list[int]:
@@ -94,25 +128,26 @@ async def add_messages(
     if not drafts:
         return []
     seqs = await reserve_seqs(session, chat_id, len(drafts))
-    rows = [
-        ChatMessage(
-            session_id=chat_id,
-            seq=seq,
-            client_id=d.client_id,
-            lead_id=lead_id,
-            author=d.author,
-            rep_id=d.rep_id,
-            author_name=d.author_name,
-            text=d.text,
-            choices=d.choices or None,
-            slack_ts=d.slack_ts,
-            created_at=now,
-        )
-        for seq, d in zip(seqs, drafts, strict=True)
-    ]
+    rows = [_message(chat_id, seq, d, now, lead_id) for seq, d in zip(seqs, drafts, strict=True)]
     session.add_all(rows)
     await session.flush()
     return rows
+
+
+def _message(chat_id: str, seq: int, d: Draft, now: datetime, lead_id: int | None) -> ChatMessage:
+    return ChatMessage(
+        session_id=chat_id,
+        seq=seq,
+        client_id=d.client_id,
+        lead_id=lead_id,
+        author=d.author,
+        rep_id=d.rep_id,
+        author_name=d.author_name,
+        text=d.text,
+        choices=d.choices or None,
+        slack_ts=d.slack_ts,
+        created_at=now,
+    )
 
 
 async def add_message(

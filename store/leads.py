@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -171,6 +172,8 @@ async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | N
         owner_id=lead.owner_id,
         claimed_at=lead.claimed_at,
         merged_count=lead.merged_count,
+        intake=lead.intake,
+        asked_for_human=lead.asked_for_human,
     )
 
 
@@ -192,6 +195,16 @@ async def card_channel(session: AsyncSession, lead_id: int) -> str | None:
     if row is None:
         return None
     return row[0] or row[1]
+
+
+async def card_channels(session: AsyncSession, lead_ids: Collection[int]) -> dict[int, str | None]:
+    """`card_channel` for several leads in one query (a batch of live visitor turns)."""
+    rows = await session.execute(
+        select(Lead.id, Lead.slack_channel_id, Queue.channel_id)
+        .outerjoin(Queue, Queue.id == Lead.queue_id)
+        .where(Lead.id.in_(set(lead_ids)))
+    )
+    return {lead_id: posted or queued for lead_id, posted, queued in rows.all()}
 
 
 async def events_of(session: AsyncSession, lead_id: int) -> list[LeadEvent]:

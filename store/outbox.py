@@ -12,8 +12,7 @@ from sqlalchemy.orm import aliased
 from store.models import OutboxMessage
 
 
-async def enqueue(
-    session: AsyncSession,
+def new_row(
     *,
     kind: str,
     ordering_key: str,
@@ -21,7 +20,8 @@ async def enqueue(
     lead_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> OutboxMessage:
-    row = OutboxMessage(
+    """A pending row, not yet added: for callers that insert many in one flush."""
+    return OutboxMessage(
         kind=kind,
         ordering_key=ordering_key,
         lead_id=lead_id,
@@ -31,6 +31,18 @@ async def enqueue(
         next_attempt_at=now,
         created_at=now,
     )
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    ordering_key: str,
+    now: datetime,
+    lead_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    row = new_row(kind=kind, ordering_key=ordering_key, now=now, lead_id=lead_id, payload=payload)
     session.add(row)
     await session.flush()
     return row

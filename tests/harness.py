@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -62,32 +63,37 @@ async def running_bot(
     database_url: str,
     slack_api_url: str = UNREACHABLE_SLACK,
     *,
-    config: LeadbotConfig | None = None,
+    config: LeadbotConfig | Callable[[str], LeadbotConfig] | None = None,
     clock: Clock | None = None,
     auto_upgrade: bool = False,
     outbox_max_backoff: float = 30.0,
 ) -> AsyncIterator[RunningBot]:
-    settings = Settings(
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=slack_api_url,
-        database_url=database_url,
-        config_path=EXAMPLE_CONFIG_PATH,
-        outbox_max_backoff_seconds=outbox_max_backoff,
-    )
-    services = build_services(
-        settings, config or load_config(EXAMPLE_CONFIG_PATH), clock=clock, poll_interval=0.2
-    )
-    runner = web.AppRunner(build_web_app(services, auto_upgrade=auto_upgrade), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    api_key = await create_api_key(services.db, clock or SystemClock(), "test")
-    try:
-        yield RunningBot(f"http://127.0.0.1:{port}", services, api_key)
-    finally:
-        await runner.cleanup()
+    """The bot on a free loopback port. `config` may be a function of the bot's URL, for a
+    configuration that names the bot itself (e.g. its own origin as a widget site)."""
+    with socket.socket() as sock:  # bound first: the URL is known before the config
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        if callable(config):
+            config = config(url)
+        settings = Settings(
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=slack_api_url,
+            database_url=database_url,
+            config_path=EXAMPLE_CONFIG_PATH,
+            outbox_max_backoff_seconds=outbox_max_backoff,
+        )
+        services = build_services(
+            settings, config or load_config(EXAMPLE_CONFIG_PATH), clock=clock, poll_interval=0.2
+        )
+        runner = web.AppRunner(build_web_app(services, auto_upgrade=auto_upgrade), access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        api_key = await create_api_key(services.db, clock or SystemClock(), "test")
+        try:
+            yield RunningBot(url, services, api_key)
+        finally:
+            await runner.cleanup()
 
 
 def card_lead_id(metadata: dict[str, Any] | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -11,7 +12,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.cli import main
@@ -148,6 +151,17 @@ def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     )
 
 
+async def widget_hello(base_url: str, *, origin: str) -> dict[str, Any]:
+    """The server's answer to a widget's first `hello` from `origin`."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{base_url}/widget/ws", headers={"Origin": origin}) as ws,
+    ):
+        await ws.send_json({"type": "hello", "page": {"url": f"{origin}/widget/demo"}})
+        frame: dict[str, Any] = await ws.receive_json(timeout=10)
+        return frame
+
+
 def test_demo_starts_prints_how_to_send_a_lead_and_posts_its_card(tmp_path: Path) -> None:
     port, sandbox_port = free_port(), free_port()
     proc = subprocess.Popen(
@@ -212,6 +226,15 @@ def test_demo_starts_prints_how_to_send_a_lead_and_posts_its_card(tmp_path: Path
         assert "Priya Raman" in json.dumps(state), "the sample leads' cards are missing"
         with urllib.request.urlopen(f"http://127.0.0.1:{sandbox_port}/", timeout=10) as resp:
             assert resp.status == 200 and b"<html" in resp.read().lower()
+
+        # The sample website, with a widget that may connect: the demo allows its own origin.
+        site = f"http://127.0.0.1:{port}"
+        assert "Be a website visitor" in banner and f"{site}/widget/demo" in banner
+        for path, kind in (("/widget/demo", "text/html"), ("/widget.js", "javascript")):
+            with urllib.request.urlopen(f"{site}{path}", timeout=10) as resp:
+                assert resp.status == 200 and kind in resp.headers["Content-Type"]
+        welcome = asyncio.run(widget_hello(site, origin=site))
+        assert welcome["type"] == "welcome" and welcome["resumed"] is False
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)

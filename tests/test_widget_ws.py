@@ -3,6 +3,7 @@ resume, idempotent resends, and every error — with the stored conversation unh
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -181,3 +182,16 @@ async def test_new_session_flood_from_one_address_is_closed_with_4429(
         assert (await w.hello(tokens[0]))["resumed"] is True
     async with limited.services.db.reading() as session:
         assert await session.scalar(select(func.count()).select_from(ChatSession)) == 3
+
+
+async def test_shutdown_closes_open_widgets_with_going_away_at_once(database_url: str) -> None:
+    """A stopping server closes visitors' sockets (1001, the widget reconnects and resumes)
+    instead of waiting out aiohttp's shutdown timeout for them to leave."""
+    bot_context = running_bot(database_url)
+    bot = await bot_context.__aenter__()
+    async with widget(bot.url) as w:
+        await w.hello()
+        stopping = asyncio.create_task(bot_context.__aexit__(None, None, None))
+        msg = await w.ws.receive(timeout=5)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and w.ws.close_code == 1001
+        await asyncio.wait_for(stopping, 5)

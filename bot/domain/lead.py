@@ -47,6 +47,13 @@ class LeadSnapshot:
     owner_id: str | None = None
     claimed_at: datetime | None = None
     merged_count: int = 0
+    intake: str | None = None  # api | widget | import
+    asked_for_human: bool = False
+
+    @property
+    def is_chat(self) -> bool:
+        """A website-chat lead: replies in its card's thread reach the visitor."""
+        return self.intake == "widget"
 
     @property
     def time_to_claim(self) -> timedelta | None:

@@ -151,3 +151,20 @@ def test_safe_mrkdwn_never_exceeds_its_limit(limit: int) -> None:
 )
 def test_format_duration(seconds: int, text: str) -> None:
     assert format_duration(timedelta(seconds=seconds)) == text
+
+
+def test_a_chat_lead_card_says_how_to_reach_the_visitor_and_that_they_want_a_person() -> None:
+    lead = snapshot(intake="widget", asked_for_human=True)
+    message = render_lead_card(lead, CAPTURED)
+    assert message.blocks[0]["text"]["text"] == "New lead: website visitor #7"
+    texts = [text for _, text in text_objects(message.blocks)]
+    assert any("Asked to talk to a person" in t for t in texts)
+    assert any("`note:`" in t and "Website chat" in t for t in texts)
+    assert validate_blocks(message.blocks) == []
+
+
+def test_an_api_lead_card_has_no_chat_hint() -> None:
+    message = render_lead_card(snapshot(intake="api"), CAPTURED)
+    texts = [text for _, text in text_objects(message.blocks)]
+    assert message.blocks[0]["text"]["text"] == "New lead: Lead #7"
+    assert not any("Website chat" in t or "Asked to talk" in t for t in texts)

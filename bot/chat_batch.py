@@ -1,0 +1,181 @@
+"""Group commit for visitor turns: whatever is queued runs in one transaction.
+
+Each `Chat.say` submits its turn and awaits a future. One worker task drains the
+queue (up to `max_batch` turns) into `Turns.batch`; turns arriving meanwhile
+wait for the next batch, so batches grow with load and a lone turn is never
+delayed. The worker exists only while there is work: it starts on the running
+loop at the first turn and ends when the queue is empty (an idle bot runs no
+task and `close` has nothing to cancel).
+
+If a batch's transaction fails (a unique violation from another replica, a
+deadlock, a dropped connection), its turns run again one at a time through
+`Turns.one`, so a bad turn fails only its own caller.
+
+A turn that leaves its conversation to be captured (script finished, no lead)
+*holds* the conversation: later turns of it wait until that caller has run the
+capture and calls `release`, exactly as one-at-a-time turns would see the lead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from bot.chat_turns import Turn, TurnResult
+
+log = logging.getLogger(__name__)
+
+RunBatch = Callable[[Sequence[Turn]], Awaitable[list[TurnResult | Exception | None]]]
+RunOne = Callable[[Turn], Awaitable[TurnResult]]
+
+
+class TurnsClosed(RuntimeError):
+    """The bot is shutting down: no new turns are taken."""
+
+
+@dataclass(frozen=True)
+class _Pending:
+    turn: Turn
+    future: asyncio.Future[TurnResult]
+
+
+class TurnBatcher:
+    """`max_batch=1` runs every turn through `run_one`: the unbatched path."""
+
+    def __init__(self, run_batch: RunBatch, run_one: RunOne, *, max_batch: int = 200) -> None:
+        self._run_batch = run_batch
+        self._run_one = run_one
+        self._max_batch = max_batch
+        self._queue: deque[_Pending] = deque()
+        #: Conversations waiting for a capture → their turns, in arrival order.
+        self._held: dict[str, list[_Pending]] = {}
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def submit(self, turn: Turn) -> TurnResult:
+        """Queue `turn` and wait for its result; its own exception is raised here.
+
+        A result with `capture` set holds the conversation: call `release` after
+        the capture (also when it fails)."""
+        if self._closed:
+            raise TurnsClosed("conversation turns are shut down")
+        future: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
+        pending = _Pending(turn, future)
+        held = self._held.get(turn.chat_id)
+        if held is not None:
+            held.append(pending)
+        else:
+            self._queue.append(pending)
+            self._ensure_worker()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # Cancelled after the result was set: nobody will capture, so let go.
+            done = future.done() and not future.cancelled() and future.exception() is None
+            if done and future.result().capture is not None:
+                self.release(turn.chat_id)
+            raise
+
+    def release(self, chat_id: str) -> None:
+        """The capture for `chat_id` is done (or failed): its held turns go next."""
+        held = self._held.pop(chat_id, None)
+        if held:
+            self._queue.extendleft(reversed(held))
+            self._ensure_worker()
+
+    async def close(self) -> None:
+        """Take no new turns; finish every queued and held one, then return."""
+        self._closed = True
+        while self._worker is not None or self._held:
+            for chat_id in list(self._held):
+                self.release(chat_id)
+            if self._worker is not None:
+                await asyncio.shield(self._worker)
+
+    # ------------------------------------------------------------------ the worker
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None and self._queue:
+            self._worker = asyncio.get_running_loop().create_task(
+                self._drain(), name="leadbot-chat-turns"
+            )
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch: list[_Pending] = []
+                while self._queue and len(batch) < self._max_batch:
+                    pending = self._queue.popleft()
+                    if pending.future.done():  # its caller is gone
+                        continue
+                    held = self._held.get(pending.turn.chat_id)
+                    if held is not None:
+                        held.append(pending)
+                    else:
+                        batch.append(pending)
+                if batch:
+                    await self._process(batch)
+        finally:
+            self._worker = None
+
+    async def _process(self, batch: list[_Pending]) -> None:
+        turns = [p.turn for p in batch]
+        try:
+            if self._max_batch == 1:
+                results = await self._one_by_one(turns)
+            else:
+                try:
+                    results = await self._run_batch(turns)
+                except Exception as exc:
+                    log.warning(
+                        "chat turn batch of %d failed (%s); running its turns one at a time",
+                        len(turns),
+                        type(exc).__name__,
+                    )
+                    results = await self._one_by_one(turns)
+        except BaseException:  # the worker itself is cancelled: so are its callers
+            for pending in batch:
+                pending.future.cancel()
+            raise
+        self._deliver(batch, results)
+
+    async def _one_by_one(self, turns: Sequence[Turn]) -> list[TurnResult | Exception | None]:
+        results: list[TurnResult | Exception | None] = []
+        capturing: set[str] = set()
+        for turn in turns:
+            if turn.chat_id in capturing:
+                results.append(None)
+                continue
+            try:
+                result = await self._run_one(turn)
+            except Exception as exc:
+                results.append(exc)
+                continue
+            if result.capture is not None:
+                capturing.add(turn.chat_id)
+            results.append(result)
+        return results
+
+    def _deliver(
+        self, batch: list[_Pending], results: Sequence[TurnResult | Exception | None]
+    ) -> None:
+        not_run: list[_Pending] = []
+        for pending, result in zip(batch, results, strict=True):
+            chat_id = pending.turn.chat_id
+            if result is None:
+                held = self._held.get(chat_id)
+                if held is not None:
+                    held.append(pending)
+                else:  # the capturing caller is gone: run it next
+                    not_run.append(pending)
+            elif isinstance(result, Exception):
+                if not pending.future.done():
+                    pending.future.set_exception(result)
+            elif not pending.future.done():
+                pending.future.set_result(result)
+                if result.capture is not None:
+                    self._held.setdefault(chat_id, [])
+        self._queue.extendleft(reversed(not_run))
