@@ -1,8 +1,9 @@
 """Widget benchmarks (SPEC §13): chat turns per second, many open sessions, answer → card.
 
-Everything runs on loopback: the real bot (aiohttp, SQLite by default) with the
-Slack sandbox as Slack, and visitors in a separate process (`bench.widget_client`)
-so the load generator does not share the server's core. The baseline is a bare
+Everything runs on loopback: the real bot (aiohttp, SQLite by default) in this
+process, the Slack sandbox in its own (Slack is not on the bot's core either),
+and visitors in a third (`bench.widget_client`), so the load generator does not
+share the server's core. The baseline is a bare
 aiohttp WebSocket JSON echo measured in the same run with the same client.
 
     .venv/bin/python -m bench.widget_bench throughput [--sessions 300]
@@ -14,20 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import socket
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
-from bot.demo import seed_sandbox
-from sandbox import Sandbox
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, card_lead_id, running_bot
 
 ORIGIN = "http://bench.example"
@@ -101,35 +102,88 @@ async def echo_server() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def sandbox_seed(config: LeadbotConfig) -> dict[str, Any]:
+    """The demo workspace (every rep and manager, a channel per queue) as a seed file."""
+    users = [{"id": r.id, "name": r.id.lower(), "real_name": r.name} for r in config.reps]
+    users += [{"id": m, "name": m.lower()} for m in config.managers]
+    channels = [
+        {"id": q.channel, "name": q.id, "members": [*q.reps, *config.managers]}
+        for q in config.queues
+    ]
+    return {"users": users, "channels": channels}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @asynccontextmanager
-async def leadbot(database_url: str) -> AsyncIterator[tuple[str, Sandbox]]:
-    slack = Sandbox(
-        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, rate_limits=False, clock=time.time
+async def slack_process(seed: dict[str, Any]) -> AsyncIterator[str]:
+    """The Slack sandbox in its own process, as Slack is not on the bot's core either."""
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump(seed, file)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--port",
+        str(port),
+        "--signing-secret",
+        SIGNING_SECRET,
+        "--bot-token",
+        BOT_TOKEN,
+        "--no-rate-limits",
+        "--seed",
+        file.name,
+        stdout=asyncio.subprocess.DEVNULL,
     )
-    seed_sandbox(slack, load_config(EXAMPLE_CONFIG_PATH))
-    await slack.start()
+    base = f"http://127.0.0.1:{port}"
     try:
-        async with running_bot(
-            database_url, slack.api_url, config=bench_config(), auto_upgrade=True
-        ) as bot:
-            slack.request_url = f"{bot.url}/slack/events"
-            yield bot.url.replace("http://", "ws://") + "/widget/ws", slack
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"{base}/_sandbox/state") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.05)
+        yield base
     finally:
-        await slack.stop()
+        process.terminate()
+        await process.wait()
+        os.unlink(file.name)
 
 
-def card_latencies(slack: Sandbox, finished_at_wall: dict[str, float]) -> list[float]:
+@asynccontextmanager
+async def leadbot(database_url: str) -> AsyncIterator[tuple[str, str]]:
+    """(widget WebSocket URL, sandbox base URL) of the real bot with a sandbox Slack."""
+    config = bench_config()
+    async with (
+        slack_process(sandbox_seed(config)) as slack,
+        running_bot(database_url, f"{slack}/api/", config=config, auto_upgrade=True) as bot,
+    ):
+        yield bot.url.replace("http://", "ws://") + "/widget/ws", slack
+
+
+async def card_latencies(slack: str, finished_at: dict[str, float]) -> list[float]:
     """Seconds from each finishing answer to its card's `chat.postMessage` reaching Slack."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{slack}/_sandbox/calls", params={"method": "chat.postMessage"}) as resp,
+    ):
+        calls = (await resp.json())["calls"]
     found = []
-    for call in slack.calls:
-        if call.method != "chat.postMessage" or not call.ok:
+    for call in calls:
+        if call["status"] != 200 or card_lead_id(call["args"].get("metadata")) is None:
             continue
-        if card_lead_id(call.args.get("metadata")) is None:
-            continue
-        text = json.dumps(call.args.get("blocks"))
-        for email, sent in finished_at_wall.items():
+        text = json.dumps(call["args"].get("blocks"))
+        for email, sent in finished_at.items():
             if email in text:
-                found.append(call.at - sent)
+                found.append(call["at"] - sent)
                 break
     return found
 
@@ -157,7 +211,8 @@ async def throughput(args: argparse.Namespace, database_url: str) -> None:
     async with leadbot(database_url) as (url, slack):
         result = await run_client(url, *options)
         bot = report("leadbot, qualifying turns", result)
-        cards = percentiles(card_latencies(slack, result["finished_at_wall"]))
+        await asyncio.sleep(1.0)  # let the last cards go out
+        cards = percentiles(await card_latencies(slack, result["finished_at"]))
     print(f"\nratio leadbot/echo: {bot['rate'] / echo['rate']:.1%} (target ≥ 25 %)")
     print(
         f"last answer → card posted: p50 {cards['p50']:.1f} ms, p99 {cards['p99']:.1f} ms "

@@ -31,8 +31,9 @@ class Results:
     #: Seconds from sending the answer that finished qualification to the `state`
     #: frame saying the chat is live (the lead is captured by then).
     finish_latencies: list[float] = field(default_factory=list)
-    #: email -> wall-clock time the finishing answer was sent (to match cards in Slack).
-    finished_at_wall: dict[str, float] = field(default_factory=dict)
+    #: email -> `time.monotonic()` when the finishing answer was sent, to match the card's
+    #: arrival in the sandbox (Linux's monotonic clock is shared by all processes).
+    finished_at: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     sessions_done: int = 0
 
@@ -73,7 +74,7 @@ class Visitor:
         self.hint: dict[str, Any] | None = None
         self.choices: list[str] = []
         self.email = ""
-        self.answer_sent = (0.0, 0.0)  # (perf_counter, wall clock) of the last qualifying answer
+        self.answer_sent = (0.0, 0.0)  # (perf_counter, monotonic) of the last qualifying answer
 
     def take(self, frame: dict[str, Any]) -> None:
         """Fold a server frame into what the visitor knows."""
@@ -81,7 +82,7 @@ class Visitor:
         if kind == "state":
             if frame.get("phase") == "live" and self.phase != "live" and self.email:
                 self.results.finish_latencies.append(time.perf_counter() - self.answer_sent[0])
-                self.results.finished_at_wall[self.email] = self.answer_sent[1]
+                self.results.finished_at[self.email] = self.answer_sent[1]
             self.phase = str(frame.get("phase"))
             self.hint = frame.get("input")
         elif kind == "message" and frame.get("author") == "bot":
@@ -94,7 +95,7 @@ class Visitor:
         client_id = uuid.uuid4().hex
         started = time.perf_counter()
         if qualifying:
-            self.answer_sent = (started, time.time())
+            self.answer_sent = (started, time.monotonic())
         await self.ws.send_json({"type": "message", "text": text, "client_id": client_id})
         while True:
             frame = await next_frame(self.ws, 60)
@@ -198,7 +199,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "turns": len(results.turn_latencies),
         "turn_latencies": results.turn_latencies,
         "finish_latencies": results.finish_latencies,
-        "finished_at_wall": results.finished_at_wall,
+        "finished_at": results.finished_at,
         "errors": results.errors[:20],
         "error_count": len(results.errors),
     }
