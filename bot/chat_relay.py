@@ -54,7 +54,7 @@ class ThreadSender(Protocol):
     async def add_reaction(self, channel: str, ts: str, name: str) -> None: ...
 
 
-VisitorRenderer = Callable[[str], RenderedMessage]
+VisitorRenderer = Callable[[str, str | None], RenderedMessage]  # (text, visitor name)
 
 
 def is_note(text: str) -> bool:
@@ -153,7 +153,7 @@ class RelayDelivery:
                 raise PermanentSlackError(f"lead {lead.id} card was never posted")
             raise TransientSlackError(f"lead {lead.id} card not posted yet", retry_after=1.0)
         ts = await self._sender.post_thread_message(
-            lead.slack_channel_id, lead.slack_ts, self._render(message.text)
+            lead.slack_channel_id, lead.slack_ts, self._render(message.text, lead.name)
         )
         async with self._db.transaction() as session:
             await chat_store.mark_relayed(session, message.id, now=self._clock.now(), slack_ts=ts)

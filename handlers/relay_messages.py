@@ -9,13 +9,15 @@ from __future__ import annotations
 from bot.outbox import RenderedMessage
 from handlers.cards import safe_mrkdwn
 
-VISITOR_PREFIX = "*Visitor:* "
-#: Section text limit (3000) less the prefix.
-TEXT_LIMIT = 3000 - len(VISITOR_PREFIX)
+#: Longest visitor name shown before their line.
+NAME_LIMIT = 80
 
 
-def render_visitor_message(text: str) -> RenderedMessage:
-    body = VISITOR_PREFIX + safe_mrkdwn(text, TEXT_LIMIT)
+def render_visitor_message(text: str, name: str | None = None) -> RenderedMessage:
+    """`*Jane Doe (visitor):* …`, or `*Visitor:* …` before the visitor has said their name."""
+    who = f"{safe_mrkdwn(name, NAME_LIMIT)} (visitor)" if name else "Visitor"
+    prefix = f"*{who}:* "
+    body = prefix + safe_mrkdwn(text, 3000 - len(prefix))
     return RenderedMessage(
         text=body, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": body}}]
     )

@@ -68,7 +68,9 @@ async def test_visitor_qualifies_then_chats_live_with_the_owner_through_the_thre
         [relayed] = await slack.wait_for_call(
             "chat.postMessage", lambda c: c.args.get("thread_ts") == card_ts
         )
-        assert relayed.args["text"] == "*Visitor:* Great, call me &lt;!channel&gt; tomorrow"
+        assert (
+            relayed.args["text"] == "*Jane Doe (visitor):* Great, call me &lt;!channel&gt; tomorrow"
+        )
 
         # A note and a non-owner's reply stay internal; a second owner reply is relayed.
         await slack.post_user_message(ALICE, SALES, "Note: budget looks real", thread_ts=card_ts)

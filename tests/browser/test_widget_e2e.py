@@ -135,5 +135,5 @@ async def test_a_visitor_qualifies_on_the_sample_page_and_chats_with_the_rep_in_
     [relayed] = await slack.wait_for_call(
         "chat.postMessage", lambda c: c.args.get("thread_ts") == card_ts
     )
-    assert relayed.args["text"] == "*Visitor:* Yes, call me at 3pm"
+    assert relayed.args["text"] == "*Jane Doe (visitor):* Yes, call me at 3pm"
     assert [m.ts for m in slack.messages(SALES) if m.metadata] == [card_ts]

@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.lead import LeadSnapshot, LeadState, format_duration
 from handlers.cards import escape_mrkdwn, render_lead_card, safe_mrkdwn
+from handlers.relay_messages import render_visitor_message
 from sandbox import validate_blocks
 from tests.blocks import text_objects
 
@@ -168,3 +169,11 @@ def test_an_api_lead_card_has_no_chat_hint() -> None:
     texts = [text for _, text in text_objects(message.blocks)]
     assert message.blocks[0]["text"]["text"] == "New lead: Lead #7"
     assert not any("Website chat" in t or "Asked to talk" in t for t in texts)
+
+
+def test_a_relayed_visitor_line_names_the_visitor_and_is_escaped() -> None:
+    named = render_visitor_message("call me <!here>", "<@U1> & co")
+    assert named.text == "*&lt;@U1&gt; &amp; co (visitor):* call me &lt;!here&gt;"
+    assert render_visitor_message("hi", None).text == "*Visitor:* hi"
+    long = render_visitor_message("&" * 5000, "n" * 500)
+    assert validate_blocks(long.blocks) == []
