@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -139,6 +140,7 @@ def directory_rows(config: LeadbotConfig) -> tuple[list[RepRow], list[QueueRow]]
 async def prepare_database(services: Services, *, auto_upgrade: bool) -> None:
     """Check (or bring) the schema up to date, then mirror the config's queues and reps."""
     try:
+        services.db.check_sqlite_file()
         if auto_upgrade:
             await upgrade(services.db)
         elif not await is_up_to_date(services.db):
@@ -146,7 +148,7 @@ async def prepare_database(services: Services, *, auto_upgrade: bool) -> None:
         reps, queues = directory_rows(services.config)
         async with services.db.transaction() as session:
             await sync_directory(session, reps, queues)
-    except (OSError, DBAPIError) as exc:
+    except (OSError, DBAPIError, sqlite3.Error) as exc:
         where = services.db.url.render_as_string(hide_password=True)
         reason = getattr(exc, "orig", None) or exc
         raise DatabaseUnavailable(f"cannot use the database {where}: {reason}") from None
@@ -176,7 +178,12 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
         return web.json_response({"status": "ok", "database": "up"})
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        await prepare_database(services, auto_upgrade=auto_upgrade)
+        try:
+            await prepare_database(services, auto_upgrade=auto_upgrade)
+        except BaseException:
+            # Close the driver's connections (and aiosqlite's threads) before the loop goes.
+            await services.db.dispose()
+            raise
         services.dispatcher.start()
         scheduler = build_scheduler(
             [idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds)]

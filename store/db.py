@@ -12,6 +12,7 @@ asyncio lock before `BEGIN`: SQLite's own busy handler waits by sleeping (up to
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -98,6 +99,18 @@ class Database:
         """A read-only unit of work; on SQLite it does not take the write lock."""
         async with self._read_sessions() as session, session.begin():
             yield session
+
+    def check_sqlite_file(self) -> None:
+        """Raise `sqlite3.Error` if the SQLite file cannot be opened, without a driver thread.
+
+        A failed aiosqlite connect leaves its worker thread to report back after the
+        event loop may have closed (a stray traceback at exit), so the common "cannot
+        open the file" case is found first with a plain, synchronous `sqlite3.connect`.
+        """
+        database = self.url.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return
+        sqlite3.connect(database).close()
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
