@@ -20,7 +20,7 @@ from bot.chat_relay import ChatRelay, RelayDelivery
 from bot.chat_values import ChatLine
 from bot.clock import Clock, SystemClock
 from bot.config import LeadbotConfig
-from bot.leads import LeadIntake, Leads, QueueTarget
+from bot.leads import Captured, LeadIntake, Leads, QueueTarget
 from bot.outbox import OutboxDispatcher
 from bot.settings import Settings
 from bot.slack_events import EventLog
@@ -164,8 +164,8 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
     async def authenticate(raw: str) -> int | None:
         return await authenticate_api_key(services.db, services.clock, raw)
 
-    async def capture(intake: LeadIntake) -> int:
-        return await services.leads.capture(
+    async def capture(intake: LeadIntake) -> Captured:
+        return await services.leads.capture_lead(
             intake, default_queue, actor=f"api-key:{intake.api_key_id}"
         )
 

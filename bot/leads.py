@@ -69,6 +69,15 @@ def stored_contact(lead: Lead) -> Contact:
 
 
 @dataclass(frozen=True)
+class Captured:
+    """What a capture did: a new lead, or a returning person merged into their open one."""
+
+    lead_id: int
+    state: LeadState
+    merged: bool
+
+
+@dataclass(frozen=True)
 class QueueTarget:
     id: str
     channel_id: str
@@ -99,6 +108,17 @@ class Leads:
         *,
         then: Callable[[AsyncSession, int], Awaitable[None]] | None = None,
     ) -> int:
+        """`capture_lead`, for callers that need only the lead id."""
+        return (await self.capture_lead(intake, queue, actor, then=then)).lead_id
+
+    async def capture_lead(
+        self,
+        intake: LeadIntake,
+        queue: QueueTarget,
+        actor: str,
+        *,
+        then: Callable[[AsyncSession, int], Awaitable[None]] | None = None,
+    ) -> Captured:
         """Store the lead, its first event and the intent to post its card, atomically.
 
         A returning person (same normalized email or E.164 phone as an open lead)
@@ -122,12 +142,14 @@ class Leads:
                 # Email on one open lead and phone on another: the oldest one is the person's.
                 oldest, *others = found
                 lead_id = await self._merge(session, oldest, others, intake, touch, actor)
+                state = LeadState(oldest.state)
             else:
                 lead_id = await self._insert(session, intake, queue, touch, actor)
+                state = LeadState.NEW
             if then is not None:
                 await then(session, lead_id)
         self._wake_outbox()
-        return lead_id
+        return Captured(lead_id, state, merged=bool(found))
 
     async def _insert(
         self,

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from bot.domain.contact import ContactError, Email, Phone, parse_email, parse_phone
-from bot.leads import LeadIntake
+from bot.leads import Captured, LeadIntake
 from handlers.http import Handler
 
 MAX_BODY_BYTES = 64 * 1024
@@ -137,7 +137,7 @@ def parse_lead_body(
 
 
 Authenticate = Callable[[str], Awaitable[int | None]]
-Capture = Callable[[LeadIntake], Awaitable[int]]
+Capture = Callable[[LeadIntake], Awaitable[Captured]]
 
 
 def make_lead_api(authenticate: Authenticate, capture: Capture, phone_region: str) -> Handler:
@@ -175,8 +175,12 @@ def make_lead_api(authenticate: Authenticate, capture: Capture, phone_region: st
         parsed = parse_lead_body(payload, phone_region, key_id)
         if isinstance(parsed, list):
             return bad_request(parsed)
-        lead_id = await capture(parsed)
-        return web.json_response({"id": lead_id, "state": "new"}, status=201)
+        captured = await capture(parsed)
+        # A returning person is merged into their open lead: the same id, its current state.
+        return web.json_response(
+            {"id": captured.lead_id, "state": captured.state.value, "merged": captured.merged},
+            status=201,
+        )
 
     return post_lead
 

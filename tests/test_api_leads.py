@@ -40,7 +40,7 @@ async def test_valid_lead_is_stored_with_normalized_contacts(bot: RunningBot) ->
         }
     )
     assert status == 201, body
-    assert body["state"] == "new"
+    assert body["state"] == "new" and body["merged"] is False
     async with bot.services.db.reading() as session:
         lead = await session.get(Lead, body["id"])
     assert lead is not None

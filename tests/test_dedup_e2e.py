@@ -17,9 +17,11 @@ SALES = "C0SALES01"
 ALICE = "U0ALICE1"
 
 
-async def capture(bot: RunningBot, body: dict[str, object]) -> int:
+async def capture(bot: RunningBot, body: dict[str, object], *, merged: bool = False) -> int:
+    """POST a lead; the answer says whether it was merged into an open one."""
     status, created = await bot.post_lead(body)
     assert status == 201, created
+    assert created["merged"] is merged, created
     return int(created["id"])
 
 
@@ -51,6 +53,7 @@ async def test_same_person_twice_is_one_card_updated_and_told_in_its_thread(
             "phone": "+44 20 7946 0958",
             "answers": {"budget": "$50k", "notes": "<!channel> call me"},
         },
+        merged=True,
     )
     assert again == lead_id
 
@@ -83,7 +86,8 @@ async def test_a_claimed_leads_owner_is_mentioned_when_the_person_returns_by_pho
     await slack.click_button(ALICE, SALES, card_ts, "Claim")
     await slack.wait_for_call("chat.update", lambda c: c.args.get("ts") == card_ts)
 
-    assert await capture(bot, {"phone": "020 7946 0958", "email": "jo@example.com"}) == lead_id
+    status, again = await bot.post_lead({"phone": "020 7946 0958", "email": "jo@example.com"})
+    assert (status, again) == (201, {"id": lead_id, "state": "claimed", "merged": True})
     note = await wait_for_note(slack, card_ts)
     assert note.args["text"].startswith(f"<@{ALICE}> ")
     reply = slack.get_message(SALES, note.response["ts"])
