@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from store.sqlite_inline import inline_creator
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///leadbot.db"
 
 
@@ -46,6 +48,10 @@ def normalize_database_url(url: str) -> URL:
 
 
 def _sqlite_engine(url: URL, *, immediate: bool, **kwargs: Any) -> AsyncEngine:
+    if immediate and url.database and url.database != ":memory:":
+        # Writers run sqlite3 inline on the loop (store/sqlite_inline.py); readers keep
+        # aiosqlite's threads so a long read never blocks the loop.
+        kwargs["async_creator"] = inline_creator(url.database, timeout=30)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
