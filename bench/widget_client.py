@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import resource
 import sys
 import time
@@ -135,6 +136,8 @@ async def visitor(
             opened.set()
         if go is not None:
             await go.wait()
+            if pause:  # visitors start typing at different moments, as people do
+                await asyncio.sleep(random.uniform(0, pause))
         live_sent = 0
         while me.phase != "closed":
             if me.phase == "live":
@@ -148,7 +151,7 @@ async def visitor(
                     me.email = text
                 await me.turn(text, qualifying=True)
             if pause:
-                await asyncio.sleep(pause)
+                await asyncio.sleep(pause * random.uniform(0.5, 1.5))
     results.sessions_done += 1
 
 
