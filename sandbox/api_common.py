@@ -155,6 +155,23 @@ class ApiContext:
             raise ApiError("not_in_channel")
         return channel
 
+    def post_as_bot(
+        self, channel: Channel, content: Content, thread_ts: str | None = None
+    ) -> Message:
+        """Store a bot message from an app's answer (not `chat.postMessage`) and echo it."""
+        ws = self.workspace
+        root = ws.thread_root(channel.id, thread_ts) if thread_ts else None
+        message = ws.post(
+            channel.id,
+            content.text,
+            user=ws.bot.user_id,
+            bot_id=ws.bot.bot_id,
+            blocks=content.blocks,
+            thread_ts=root.ts if root else None,
+        )
+        self.on_bot_message(message)
+        return message
+
     def content(self, args: Args) -> Content:
         """Read text/blocks/attachments, applying Block Kit checks and `no_text`."""
         text = args.string("text") or ""

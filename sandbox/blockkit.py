@@ -30,36 +30,14 @@ BLOCK_TYPES = frozenset(
         "context_actions",
     }
 )
-# Interactive elements the sandbox accepts; only buttons and images are checked in depth.
-ELEMENT_TYPES = frozenset(
-    {
-        "button",
-        "image",
-        "overflow",
-        "static_select",
-        "external_select",
-        "users_select",
-        "conversations_select",
-        "channels_select",
-        "multi_static_select",
-        "multi_users_select",
-        "multi_external_select",
-        "multi_conversations_select",
-        "multi_channels_select",
-        "datepicker",
-        "timepicker",
-        "datetimepicker",
-        "checkboxes",
-        "radio_buttons",
-        "plain_text_input",
-        "email_text_input",
-        "url_text_input",
-        "number_input",
-        "rich_text_input",
-        "file_input",
-        "workflow_button",
-    }
-)
+# Interactive elements the sandbox accepts: those an input block may hold, plus the ones
+# it may not. Buttons and images are checked here, input elements in `blockkit_inputs`.
+ELEMENT_TYPES = blockkit_inputs.INPUT_ELEMENT_TYPES | {
+    "button",
+    "image",
+    "overflow",
+    "workflow_button",
+}
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 MARKDOWN_TOTAL_MAX = 12_000
 

@@ -33,14 +33,7 @@ class CommandAcks:
             ws.notify(channel.id, user.id, f'`{command}` failed with the error "{err.code}"')
             return err.code
         if args.string("response_type") == "in_channel":
-            message = ws.post(
-                channel.id,
-                content.text,
-                user=ws.bot.user_id,
-                bot_id=ws.bot.bot_id,
-                blocks=content.blocks,
-            )
-            self.ctx.on_bot_message(message)
+            self.ctx.post_as_bot(channel, content)
             return "in_channel"
         ws.post_ephemeral(channel.id, user.id, content.text, content.blocks)
         return "ephemeral"

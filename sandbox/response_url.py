@@ -99,16 +99,7 @@ def _apply(ctx: ApiContext, hook: Hook, args: Args) -> None:
     if args.string("response_type") == "in_channel":
         if channel.is_archived:
             raise ApiError("channel_is_archived")
-        root = ws.thread_root(channel.id, thread_ts) if thread_ts else None
-        message = ws.post(
-            channel.id,
-            content.text,
-            user=ws.bot.user_id,
-            bot_id=ws.bot.bot_id,
-            blocks=content.blocks,
-            thread_ts=root.ts if root else None,
-        )
-        ctx.on_bot_message(message)
+        ctx.post_as_bot(channel, content, thread_ts)
     else:
         ws.post_ephemeral(channel.id, hook.user_id, content.text, content.blocks, thread_ts)
 
