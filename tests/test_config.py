@@ -17,6 +17,7 @@ from bot.config import (
     load_config,
     parse_config,
 )
+from tests.config_edits import editor, problems_of
 
 # A valid file; the cases below edit single lines, so these numbers hold.
 BASE = textwrap.dedent(
@@ -55,19 +56,7 @@ BASE = textwrap.dedent(
 )
 
 
-def edit(*changes: tuple[str, str]) -> str:
-    """BASE with each (old, new) line replaced; old must occur exactly once."""
-    text = BASE
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text
-
-
-def problems_of(text: str) -> list[ConfigProblem]:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, source="leadbot.yaml")
-    return caught.value.problems
+edit = editor(BASE)
 
 
 def test_base_is_valid() -> None:

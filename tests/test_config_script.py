@@ -9,13 +9,13 @@ import pytest
 from bot.config import (
     EXAMPLE_CONFIG_PATH,
     ConfigError,
-    ConfigProblem,
     ScriptSection,
     Widget,
     load_config,
     parse_config,
 )
 from bot.domain.script import AnswerKind, Condition, Operator, Outcome, answer, start
+from tests.config_edits import editor, problems_of
 
 # A valid file; the cases below edit single lines, so these numbers hold.
 BASE = textwrap.dedent(
@@ -67,19 +67,7 @@ BASE = textwrap.dedent(
 MINIMAL = BASE[: BASE.index("widget:")]
 
 
-def edit(*changes: tuple[str, str]) -> str:
-    """BASE with each (old, new) line replaced; old must occur exactly once."""
-    text = BASE
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text
-
-
-def problems_of(text: str) -> list[ConfigProblem]:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, source="leadbot.yaml")
-    return caught.value.problems
+edit = editor(BASE)
 
 
 # --------------------------------------------------------------------------- good files
