@@ -20,6 +20,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,6 +33,10 @@ from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, card_lead_id, running_bot
 
 ORIGIN = "http://bench.example"
+ECHO_RUNS = 3
+HEADER = """\
+| server | sessions | turns | turns/s | p50 ms | p99 ms | server CPU ms/turn | errors |
+|---|---|---|---|---|---|---|---|"""
 
 
 def bench_config() -> LeadbotConfig:
@@ -56,6 +61,10 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 async def run_client(url: str, *options: str) -> dict[str, Any]:
+    """Run the visitors in their own process; their results, plus `server_cpu`: the CPU
+    seconds this process (the server under test) spent meanwhile, a figure that the
+    other processes on the shared cores do not move as much as the rates."""
+    cpu = time.process_time()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -70,6 +79,7 @@ async def run_client(url: str, *options: str) -> dict[str, Any]:
     if process.returncode != 0:
         raise RuntimeError(f"client failed ({process.returncode})")
     result: dict[str, Any] = json.loads(out)
+    result["server_cpu"] = time.process_time() - cpu
     return result
 
 
@@ -84,6 +94,7 @@ async def echo_server() -> AsyncIterator[str]:
             if message.type != WSMsgType.TEXT:
                 break
             frame = json.loads(message.data)
+            reply: dict[str, Any]
             if frame.get("type") == "hello":
                 reply = {"type": "welcome", "token": "t", "history": [], "state": {"phase": "live"}}
             else:
@@ -191,22 +202,29 @@ async def card_latencies(slack: str, finished_at: dict[str, float]) -> list[floa
 def report(name: str, result: dict[str, Any]) -> dict[str, Any]:
     stats = percentiles(result["turn_latencies"])
     rate = result["turns"] / result["elapsed"] if result["elapsed"] else 0.0
+    cpu_ms = result["server_cpu"] / result["turns"] * 1e3 if result["turns"] else float("nan")
     print(
         f"| {name} | {result['sessions']} | {result['turns']} | {rate:,.0f} | "
-        f"{stats['p50']:.1f} | {stats['p99']:.1f} | {result['error_count']} |"
+        f"{stats['p50']:.1f} | {stats['p99']:.1f} | {cpu_ms:.2f} | {result['error_count']} |"
     )
     return {"rate": rate, **stats}
 
 
 async def throughput(args: argparse.Namespace, database_url: str) -> None:
     options = ["--sessions", str(args.sessions), "--concurrency", str(args.concurrency)]
-    print("| server | sessions | turns | turns/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print(HEADER)
     async with echo_server() as url:
         await run_client(url, "--sessions", "20", "--live-turns", "5")  # warm-up
+        # A run lasts a fraction of a second, so one slow moment on the shared cores moves
+        # it a lot (2,000-5,900 turns/s back to back): the best of ECHO_RUNS is the baseline,
+        # which can only make the ratio smaller.
+        runs = [
+            await run_client(url, *options, "--live-turns", str(args.turns))
+            for _ in range(ECHO_RUNS)
+        ]
         echo = report(
-            "bare aiohttp WS JSON echo",
-            await run_client(url, *options, "--live-turns", str(args.turns)),
+            f"bare aiohttp WS JSON echo (best of {ECHO_RUNS})",
+            max(runs, key=lambda r: r["turns"] / r["elapsed"]),
         )
     async with leadbot(database_url) as (url, slack):
         result = await run_client(url, *options)
@@ -230,8 +248,7 @@ async def concurrent(args: argparse.Namespace, database_url: str) -> None:
         "--pause",
         str(args.pause),
     ]
-    print("| server | sessions | turns | turns/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print(HEADER)
     async with leadbot(database_url) as (url, _slack):
         result = await run_client(url, *options)
         stats = report(f"leadbot, {args.sessions} sessions open", result)

@@ -50,7 +50,7 @@ def answer_for(hint: dict[str, Any] | None, choices: list[str], visitor: int) ->
     if kind == "phone":
         return kind, f"+1 415 555 {visitor % 10000:04d}"
     if kind == "number":
-        return kind, "42"
+        return kind, "250"  # a lead sales-ready enough for a card under the example scoring
     return kind, f"Bench Visitor {visitor}"
 
 

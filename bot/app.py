@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -20,24 +21,33 @@ from bot.chat_relay import ChatRelay, RelayDelivery
 from bot.chat_values import ChatLine
 from bot.clock import Clock, SystemClock
 from bot.config import LeadbotConfig
-from bot.leads import Captured, LeadIntake, Leads, QueueTarget
+from bot.decay import ScoreDecay
+from bot.lead_work import LeadWork
+from bot.leads import Captured, LeadIntake, Leads
+from bot.offers import DM_OFFER, Offers, Rotation
 from bot.outbox import OutboxDispatcher
+from bot.qualify import Qualifier
 from bot.settings import Settings
 from bot.slack_events import EventLog
 from handlers import slack_actions, slack_commands, slack_dedupe, slack_events, widget_assets
 from handlers.api_leads import make_lead_api
-from handlers.cards import render_lead_card, render_merge_note
+from handlers.cards import render_lead_card, render_merge_note, render_offer_dm
+from handlers.offer_dm import OfferDMs
 from handlers.relay_messages import render_visitor_message
+from handlers.slack_actions import local_today
 from handlers.slack_http import make_slack_endpoint
 from handlers.slack_sender import SlackWebSender, build_web_client
 from handlers.widget_frames import message_frame
 from handlers.widget_ws import WidgetLimits, close_sockets, make_widget_ws
-from scheduler.jobs import build_scheduler, idle_capture_job
+from scheduler.jobs import Job, build_scheduler, idle_capture_job
 from store.db import Database
 from store.directory import QueueRow, RepRow, sync_directory
 from store.migrate import is_up_to_date, upgrade
 
 log = logging.getLogger(__name__)
+
+#: Scores decay over days; recomputing them every quarter of an hour is plenty.
+DECAY_EVERY_SECONDS = 900.0
 
 
 class StartupError(RuntimeError):
@@ -91,7 +101,11 @@ def build_services(
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         max_backoff=settings.outbox_max_backoff_seconds,
     )
-    leads = Leads(db, clock, dispatcher.wake)
+    offers = Offers(config)
+    leads = Leads(db, clock, dispatcher.wake, Qualifier(config), offers)
+    workspace_tz = ZoneInfo(config.workspace.timezone)
+    work = LeadWork(db, clock, dispatcher.wake, offers, workspace_tz)
+    dispatcher.register(DM_OFFER, OfferDMs(db, clock, sender, render_offer_dm).deliver)
     # The client carries the token; passing it twice only makes Bolt warn.
     bolt = AsyncApp(
         signing_secret=settings.slack_signing_secret,
@@ -100,17 +114,15 @@ def build_services(
     )
     # First, so every listener (and any later middleware) sees each event_id once.
     slack_dedupe.register(bolt, EventLog(db, clock).first_sighting)
-    slack_actions.register(bolt, leads)
-    slack_commands.register(bolt)
+    slack_actions.register(bolt, leads, work, local_today(workspace_tz, clock.now))
+    slack_commands.register(bolt, Rotation(db, clock).set_away)
     hub = ChatHub()
 
     async def publish(chat_id: str, lines: list[ChatLine]) -> None:
         await hub.publish(chat_id, [message_frame(line) for line in lines])
 
-    queue = QueueTarget(config.default_queue.id, config.default_queue.channel)  # routing: later
     setup = ChatSetup(
         config.qualification_script(),
-        queue,
         config.workspace.default_phone_region,
         timedelta(seconds=config.widget.idle_capture_seconds),
     )
@@ -159,15 +171,12 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
     config = services.config
-    default_queue = QueueTarget(config.default_queue.id, config.default_queue.channel)
 
     async def authenticate(raw: str) -> int | None:
         return await authenticate_api_key(services.db, services.clock, raw)
 
     async def capture(intake: LeadIntake) -> Captured:
-        return await services.leads.capture_lead(
-            intake, default_queue, actor=f"api-key:{intake.api_key_id}"
-        )
+        return await services.leads.capture_lead(intake, actor=f"api-key:{intake.api_key_id}")
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
@@ -185,8 +194,12 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
             await services.db.dispose()
             raise
         services.dispatcher.start()
+        decay = ScoreDecay(services.db, services.clock, config.scoring_model())
         scheduler = build_scheduler(
-            [idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds)]
+            [
+                idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds),
+                Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
+            ]
         )
         scheduler.start()
         yield

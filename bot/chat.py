@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat_batch import TurnBatcher
+from bot.chat_batch import GroupCommit, TurnBatcher
 from bot.chat_turns import (
     RELAY_VISITOR_MESSAGE,
     Turn,
+    TurnResult,
     Turns,
     UnknownSession,
     bot_draft,
@@ -32,14 +33,26 @@ from bot.chat_turns import (
     state_of,
     stored_state,
 )
-from bot.chat_values import ChatLine, Opened, Said, Visit, line_of, source_of, touch_of
+from bot.chat_values import (
+    QUALIFYING,
+    ChatLine,
+    ChatState,
+    Opened,
+    Said,
+    Visit,
+    hint_json,
+    line_of,
+    source_of,
+    touch_of,
+)
 from bot.clock import Clock
 from bot.domain import script as engine
 from bot.domain.contact import ContactError, parse_email, parse_phone
-from bot.leads import LeadIntake, Leads, QueueTarget
+from bot.leads import LeadIntake, Leads
 from store import chat as chat_store
+from store.chat import Conversation
 from store.db import Database
-from store.models import ChatMessage, ChatSession, Lead
+from store.models import Lead
 
 __all__ = ["RELAY_VISITOR_MESSAGE", "Chat", "ChatSetup", "UnknownSession"]
 
@@ -51,6 +64,11 @@ class _AlreadyLinked(Exception):
     """Another capture linked this conversation first; roll this one back."""
 
 
+#: A finished conversation still without a lead this long after its last turn has lost
+#: its capture (see `Chat.capture_idle`); in-flight captures take milliseconds.
+RECAPTURE_AFTER = timedelta(seconds=30)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -58,7 +76,6 @@ def token_hash(token: str) -> str:
 @dataclass(frozen=True)
 class ChatSetup:
     script: engine.Script
-    queue: QueueTarget
     phone_region: str
     idle_after: timedelta
 
@@ -82,7 +99,8 @@ class Chat:
         self._wake_outbox = wake_outbox
         self._publish = publish
         turns = Turns(db, setup.script, setup.phone_region)
-        self._turns = TurnBatcher(turns.batch, turns.one, max_batch=max_batch)
+        self._turns = TurnBatcher(turns.batch, turns.one, self._capture_turn, max_batch=max_batch)
+        self._starts = GroupCommit(self._store_starts, max_batch=max_batch)
 
     # ------------------------------------------------------------------ opening
 
@@ -103,24 +121,32 @@ class Chat:
         return Opened(token, row.id, True, history, state_of(row))
 
     async def start(self, visit: Visit, *, origin: str | None, ip: str | None) -> Opened:
-        """A new conversation: greeting and first question stored, a fresh token handed out."""
+        """A new conversation: greeting and first question stored, a fresh token handed out.
+
+        Starts queued together are stored in one transaction (`GroupCommit`)."""
         now = self._clock.now()
         token = secrets.token_urlsafe(32)
         turn = engine.start(self._setup.script)
-        async with self._db.transaction() as session:
-            row, opening = await chat_store.create_session(
-                session,
-                id=str(uuid.uuid4()),
-                token_hash=token_hash(token),
-                now=now,
-                origin=origin,
-                ip=ip,
-                script_state=stored_state(turn.state, turn.input),
-                touch=touch_of(visit, now, first=True),
-                opening=[bot_draft(line) for line in turn.say],
-            )
-            await self._record_view(session, row.id, visit)
-        return Opened(token, row.id, False, [line_of(m) for m in opening], state_of(row))
+        new = chat_store.NewConversation(
+            id=str(uuid.uuid4()),
+            token_hash=token_hash(token),
+            origin=origin,
+            ip=ip,
+            script_state=stored_state(turn.state, turn.input),
+            touch=touch_of(visit, now, first=True),
+            opening=[bot_draft(line) for line in turn.say],
+            page=chat_store.PageSeen(visit.url, visit.referrer, visit.title) if visit.url else None,
+            now=now,
+        )
+        await self._starts.submit(new)
+        opening = [
+            ChatLine(seq, d.author, d.text, now, tuple(d.choices or ()))
+            for seq, d in enumerate(new.opening, start=1)
+        ]
+        return Opened(token, new.id, False, opening, ChatState(QUALIFYING, hint_json(turn.input)))
+
+    async def _store_starts(self, new: Sequence[chat_store.NewConversation]) -> None:
+        await self._db.write_core(lambda conn: chat_store.create_sessions(conn, new))
 
     async def view_page(self, chat_id: str, visit: Visit) -> None:
         now = self._clock.now()
@@ -142,39 +168,49 @@ class Chat:
         """Store a visitor message once per `client_id`; run the script or relay it live.
 
         The turn is stored with whatever other turns are queued, in one transaction
-        (bot/chat_batch.py); a finished script is captured here, after that commit."""
+        (bot/chat_batch.py). A turn that finishes the script is answered as soon as
+        it is stored; its capture runs after, in its own transaction, while the
+        conversation's next turns wait for it (`_capture_turn`)."""
         result = await self._turns.submit(Turn(chat_id, text, client_id, self._clock.now()))
         if result.relayed:
             self._wake_outbox()
-        elif result.capture is not None:
-            try:
-                # Also retries a capture that failed after the script had finished.
-                await self._capture(result.row, result.capture)
-            finally:
-                self._turns.release(chat_id)
-            return Said(result.seq, result.duplicate, result.replies, state_of(result.row))
         return Said(result.seq, result.duplicate, result.replies, result.state)
 
+    async def _capture_turn(self, result: TurnResult) -> None:
+        """Capture a conversation whose script a turn has just finished (or a resend of that
+        turn finds finished and uncaptured: it retries a capture that failed)."""
+        assert result.capture is not None
+        await self._capture(result.row, result.capture)
+
     async def close(self) -> None:
-        """Finish the turns in flight and take no more (the app is stopping)."""
+        """Finish the turns and captures in flight and take no more (the app is stopping)."""
         await self._turns.close()
+        await self._starts.close()
 
     # ------------------------------------------------------------------ capture
 
     async def capture_idle(self) -> int:
-        """Turn quiet conversations that left an email or phone into (partial) leads.
+        """Capture what a turn left uncaptured, and quiet conversations worth a (partial) lead.
 
-        Due: no lead yet, and the visitor quiet for `idle_after` since their last
-        message. Conversations with nothing worth a lead are marked checked, so
-        they are looked at again only after the visitor speaks again.
+        First, conversations whose script finished without a lead being linked (the
+        process stopped, or the capture failed, after the finishing turn had
+        committed) and quiet for `RECAPTURE_AFTER`, so a capture still in flight (on
+        another replica; this one knows its own) is not raced for nothing (a race is
+        harmless: the first link wins, the other rolls back).
+        Then those quiet for `idle_after` since the visitor's last message that left
+        an email or phone. Conversations with nothing worth a lead are marked checked,
+        so they are looked at again only after the visitor speaks again.
         """
         now = self._clock.now()
         async with self._db.reading() as session:
-            due = await chat_store.idle_candidates(
+            due = await chat_store.finished_uncaptured(session, quiet_since=now - RECAPTURE_AFTER)
+            due += await chat_store.idle_candidates(
                 session, quiet_since=now - self._setup.idle_after
             )
         captured = 0
-        for row in due:
+        for row in {row.id: row for row in due}.values():
+            if self._turns.capturing(row.id):  # its capture is on its way, here
+                continue
             state = engine_state(row)
             outcome = state.finished or engine.abandon(self._setup.script, state)
             if outcome is None:
@@ -185,7 +221,7 @@ class Chat:
                 captured += 1
         return captured
 
-    async def _capture(self, row: ChatSession, outcome: engine.Outcome) -> bool:
+    async def _capture(self, row: Conversation, outcome: engine.Outcome) -> bool:
         """Capture the conversation as a lead; False when another capture linked it first."""
         script = self._setup.script
         state = engine_state(row)
@@ -204,6 +240,8 @@ class Chat:
             utm=dict(first.get("utm") or {}),
             page=first.get("page"),
             referrer=first.get("referrer"),
+            asked_for_human=outcome is engine.Outcome.HUMAN,
+            chat_id=row.id,
         )
         closing = engine.closing(script, outcome) if outcome is engine.Outcome.PARTIAL else None
         said: list[ChatLine] = []
@@ -211,12 +249,6 @@ class Chat:
         async def link(session: AsyncSession, lead_id: int) -> None:
             if not await chat_store.link_lead(session, row.id, lead_id):
                 raise _AlreadyLinked
-            await session.execute(
-                update(ChatMessage)
-                .where(ChatMessage.session_id == row.id)
-                .values(lead_id=lead_id)
-                .execution_options(synchronize_session=False)
-            )
             values: dict[str, Any] = {}
             if outcome is engine.Outcome.HUMAN:
                 values["asked_for_human"] = True
@@ -233,9 +265,7 @@ class Chat:
                 said.extend(await self._bot_lines(session, row.id, (closing,)))
 
         try:
-            lead_id = await self._leads.capture(
-                intake, self._setup.queue, actor=f"widget:{row.id}", then=link
-            )
+            lead_id = await self._leads.capture(intake, actor=f"widget:{row.id}", then=link)
         except _AlreadyLinked:
             return False
         row.lead_id = lead_id

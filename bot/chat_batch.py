@@ -12,8 +12,11 @@ deadlock, a dropped connection), its turns run again one at a time through
 `Turns.one`, so a bad turn fails only its own caller.
 
 A turn that leaves its conversation to be captured (script finished, no lead)
-*holds* the conversation: later turns of it wait until that caller has run the
-capture and calls `release`, exactly as one-at-a-time turns would see the lead.
+*holds* the conversation: its caller is answered at once, the capture runs in
+its own task (`capture`), and later turns of that conversation wait until it is
+done, exactly as one-at-a-time turns would see the lead. The finishing turn has
+committed before the capture starts, so a crash in between loses nothing: the
+capture is redone by `Chat.capture_idle` (finished conversations without a lead).
 """
 
 from __future__ import annotations
@@ -23,13 +26,16 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from bot.chat_turns import Turn, TurnResult
 
 log = logging.getLogger(__name__)
+_Item = TypeVar("_Item")
 
 RunBatch = Callable[[Sequence[Turn]], Awaitable[list[TurnResult | Exception | None]]]
 RunOne = Callable[[Turn], Awaitable[TurnResult]]
+Capture = Callable[[TurnResult], Awaitable[object]]
 
 
 class TurnsClosed(RuntimeError):
@@ -45,21 +51,24 @@ class _Pending:
 class TurnBatcher:
     """`max_batch=1` runs every turn through `run_one`: the unbatched path."""
 
-    def __init__(self, run_batch: RunBatch, run_one: RunOne, *, max_batch: int = 200) -> None:
+    def __init__(
+        self, run_batch: RunBatch, run_one: RunOne, capture: Capture, *, max_batch: int = 200
+    ) -> None:
         self._run_batch = run_batch
         self._run_one = run_one
+        self._capture = capture
         self._max_batch = max_batch
         self._queue: deque[_Pending] = deque()
         #: Conversations waiting for a capture → their turns, in arrival order.
         self._held: dict[str, list[_Pending]] = {}
         self._worker: asyncio.Task[None] | None = None
+        self._captures: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def submit(self, turn: Turn) -> TurnResult:
         """Queue `turn` and wait for its result; its own exception is raised here.
 
-        A result with `capture` set holds the conversation: call `release` after
-        the capture (also when it fails)."""
+        A result with `capture` set has started that conversation's capture."""
         if self._closed:
             raise TurnsClosed("conversation turns are shut down")
         future: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
@@ -70,16 +79,13 @@ class TurnBatcher:
         else:
             self._queue.append(pending)
             self._ensure_worker()
-        try:
-            return await future
-        except asyncio.CancelledError:
-            # Cancelled after the result was set: nobody will capture, so let go.
-            done = future.done() and not future.cancelled() and future.exception() is None
-            if done and future.result().capture is not None:
-                self.release(turn.chat_id)
-            raise
+        return await future
 
-    def release(self, chat_id: str) -> None:
+    def capturing(self, chat_id: str) -> bool:
+        """Whether a capture of `chat_id` is running in this process."""
+        return chat_id in self._held
+
+    def _release(self, chat_id: str) -> None:
         """The capture for `chat_id` is done (or failed): its held turns go next."""
         held = self._held.pop(chat_id, None)
         if held:
@@ -87,13 +93,30 @@ class TurnBatcher:
             self._ensure_worker()
 
     async def close(self) -> None:
-        """Take no new turns; finish every queued and held one, then return."""
+        """Take no new turns; finish every queued and held one and every capture, then return."""
         self._closed = True
-        while self._worker is not None or self._held:
-            for chat_id in list(self._held):
-                self.release(chat_id)
+        while self._worker is not None or self._captures:
+            if self._captures:
+                await asyncio.wait(list(self._captures))
             if self._worker is not None:
                 await asyncio.shield(self._worker)
+
+    def _start_capture(self, result: TurnResult) -> None:
+        chat_id = result.row.id
+        self._held.setdefault(chat_id, [])
+
+        async def capture() -> None:
+            try:
+                await self._capture(result)
+            except Exception as exc:  # committed as finished: `capture_idle` retries it
+                log.error("chat %s capture failed (%s); retried later", chat_id, type(exc).__name__)
+                log.debug("chat capture failure", exc_info=True)
+            finally:
+                self._release(chat_id)
+
+        task = asyncio.get_running_loop().create_task(capture(), name="leadbot-chat-capture")
+        self._captures.add(task)
+        task.add_done_callback(self._captures.discard)
 
     # ------------------------------------------------------------------ the worker
 
@@ -169,13 +192,91 @@ class TurnBatcher:
                 held = self._held.get(chat_id)
                 if held is not None:
                     held.append(pending)
-                else:  # the capturing caller is gone: run it next
+                else:  # no capture holds the conversation (any more): run it next
                     not_run.append(pending)
             elif isinstance(result, Exception):
                 if not pending.future.done():
                     pending.future.set_exception(result)
-            elif not pending.future.done():
-                pending.future.set_result(result)
+            else:
+                if not pending.future.done():
+                    pending.future.set_result(result)
                 if result.capture is not None:
-                    self._held.setdefault(chat_id, [])
+                    self._start_capture(result)
         self._queue.extendleft(reversed(not_run))
+
+
+class GroupCommit(Generic[_Item]):
+    """Group commit for independent writes (new conversations): whatever is queued is
+    stored by one `store` call, in one transaction; a failed group is stored again one
+    item at a time, so a bad item fails only its own caller. Like `TurnBatcher`, its
+    worker task exists only while there is work."""
+
+    def __init__(
+        self, store: Callable[[Sequence[_Item]], Awaitable[None]], *, max_batch: int = 200
+    ) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._queue: deque[tuple[_Item, asyncio.Future[None]]] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def submit(self, item: _Item) -> None:
+        """Queue `item`; return once it is committed (its own error is raised here)."""
+        if self._closed:
+            raise TurnsClosed("conversations are shut down")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(
+                self._drain(), name="leadbot-chat-starts"
+            )
+        await future
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._worker is not None:
+            await asyncio.shield(self._worker)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                group = [
+                    self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))
+                ]
+                group = [(item, future) for item, future in group if not future.done()]
+                if group:
+                    await self._commit(group)
+        finally:
+            self._worker = None
+
+    async def _commit(self, group: list[tuple[_Item, asyncio.Future[None]]]) -> None:
+        try:
+            try:
+                await self._store([item for item, _ in group])
+                outcomes: list[BaseException | None] = [None] * len(group)
+            except Exception as exc:
+                if len(group) == 1:
+                    outcomes = [exc]
+                else:
+                    log.warning(
+                        "group of %d failed (%s); one at a time", len(group), type(exc).__name__
+                    )
+                    outcomes = [await self._one(item) for item, _ in group]
+        except BaseException:  # the worker itself is cancelled: so are its callers
+            for _, future in group:
+                future.cancel()
+            raise
+        for (_, future), outcome in zip(group, outcomes, strict=True):
+            if future.done():
+                continue
+            if outcome is None:
+                future.set_result(None)
+            else:
+                future.set_exception(outcome)
+
+    async def _one(self, item: _Item) -> BaseException | None:
+        try:
+            await self._store([item])
+        except Exception as exc:
+            return exc
+        return None

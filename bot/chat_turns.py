@@ -17,9 +17,11 @@ Capturing a finished script is left to the caller (`TurnResult.capture`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, insert
 
 from bot.chat_values import (
     CLOSED,
@@ -29,15 +31,16 @@ from bot.chat_values import (
     ChatLine,
     ChatState,
     hint_json,
-    line_of,
 )
 from bot.domain import script as engine
 from bot.leads import channel_key
 from store import chat as chat_store
-from store import leads as lead_store
 from store import outbox as outbox_store
+from store.chat import Conversation
 from store.db import Database
-from store.models import ChatMessage, ChatSession, OutboxMessage
+from store.models import OutboxMessage
+
+_outbox = cast(Table, OutboxMessage.__table__)
 
 #: Outbox kind: a visitor's live message, posted in the lead's card thread.
 RELAY_VISITOR_MESSAGE = "relay_visitor_message"
@@ -65,12 +68,23 @@ class TurnResult:
     replies: list[ChatLine]
     #: The conversation's state right after this turn.
     state: ChatState
-    #: The conversation row after the turn (detached), for the capture.
-    row: ChatSession
+    #: The conversation after the turn (plain values), for the capture.
+    row: Conversation
     #: The script has finished (completed / human) and no lead is linked yet: capture it.
     capture: engine.Outcome | None
     #: A live message was queued for the lead's thread: wake the outbox.
     relayed: bool
+
+
+@dataclass
+class _Open:
+    """A locked conversation during a batch: its row and its script state, parsed once."""
+
+    row: Conversation
+    state: engine.ScriptState | None  # None once live
+    #: When the visitor last spoke in this batch (None: nothing to write back).
+    at: datetime | None = None
+    stored_state: bool = False
 
 
 class Turns:
@@ -82,23 +96,12 @@ class Turns:
         self._phone_region = phone_region
 
     async def one(self, turn: Turn) -> TurnResult:
-        """One turn in its own transaction (the conversation row locked on PostgreSQL)."""
-        async with self._db.transaction() as session:
-            row = await chat_store.lock_session(session, turn.chat_id)
-            if row is None:
-                raise UnknownSession(turn.chat_id)
-            existing = await chat_store.by_client_id(session, turn.chat_id, turn.client_id)
-            if existing is not None:
-                return _result(row, existing.seq, duplicate=True)
-            drafts, answered = self._drafts(row, turn)
-            message, *bot_lines = await chat_store.add_messages(
-                session, turn.chat_id, drafts, now=turn.now, lead_id=row.lead_id
-            )
-            _apply(row, answered, turn.now)
-            if answered is None and row.lead_id is not None:
-                channel = await lead_store.card_channel(session, row.lead_id)
-                session.add(_relay_row(row.lead_id, channel, message))
-            return _result(row, message.seq, replies=[line_of(m) for m in bot_lines])
+        """One turn in its own transaction: a batch of one, its error raised here."""
+        [result] = await self.batch([turn])
+        if isinstance(result, Exception):
+            raise result
+        assert result is not None  # a lone turn is never held behind a capture
+        return result
 
     async def batch(self, turns: Sequence[Turn]) -> list[TurnResult | Exception | None]:
         """All `turns` in ONE transaction, in arrival order; raises if the transaction fails.
@@ -107,72 +110,93 @@ class Turns:
         conversation, an engine error). None: not run, because an earlier turn of
         the same conversation left it to be captured — it runs after the capture,
         as it would have one turn at a time.
+
+        Synchronous Core statements (`Database.write_core`), a fixed number per
+        batch: the conversations locked in one select, resends found in one, every
+        new line inserted in one, the conversations written back in one executemany.
         """
+        return await self._db.write_core(lambda conn: self._batch(conn, turns))
+
+    def _batch(
+        self, conn: Connection, turns: Sequence[Turn]
+    ) -> list[TurnResult | Exception | None]:
         results: list[TurnResult | Exception | None] = [None] * len(turns)
-        async with self._db.transaction() as session:
-            rows = await chat_store.lock_sessions(session, [t.chat_id for t in turns])
-            stored = await chat_store.stored_client_ids(
-                session, list(rows), [t.client_id for t in turns]
+        rows = chat_store.lock_sessions(conn, [t.chat_id for t in turns])
+        stored = chat_store.stored_client_ids(conn, list(rows), [t.client_id for t in turns])
+        open_ = {chat_id: _Open(row, _parsed(row)) for chat_id, row in rows.items()}
+        capturing: set[str] = set()
+        messages: list[dict[str, Any]] = []
+        relays: list[int] = []  # indexes into `messages` of live visitor lines
+        for i, turn in enumerate(turns):
+            conv = open_.get(turn.chat_id)
+            if conv is None:
+                results[i] = UnknownSession(turn.chat_id)
+                continue
+            if turn.chat_id in capturing:
+                continue
+            seen = stored.get((turn.chat_id, turn.client_id))
+            if seen is not None:
+                result = _result(conv, seen, duplicate=True)
+            else:
+                try:
+                    drafts, answered = self._drafts(conv, turn)
+                except Exception as exc:  # this turn's bug stays this turn's
+                    results[i] = exc
+                    continue
+                row = conv.row
+                first = row.last_seq + 1
+                row.last_seq += len(drafts)
+                if answered is None and row.lead_id is not None:
+                    relays.append(len(messages))
+                messages += [
+                    chat_store.message_values(row.id, first + n, d, turn.now, row.lead_id)
+                    for n, d in enumerate(drafts)
+                ]
+                stored[(turn.chat_id, turn.client_id)] = first
+                _apply(conv, answered, turn.now)
+                replies = [_line(first + n, d, turn.now) for n, d in enumerate(drafts)]
+                result = _result(conv, first, replies=replies[1:])
+            if result.capture is not None:
+                capturing.add(turn.chat_id)
+            results[i] = result
+        relayed = set(relays)
+        chat_store.insert_messages(conn, [m for n, m in enumerate(messages) if n not in relayed])
+        if relays:  # live lines: their ids go in the outbox rows that relay them
+            live = [messages[n] for n in relays]
+            ids = chat_store.insert_messages_returning_ids(conn, live)
+            channels = chat_store.card_channels(conn, {m["lead_id"] for m in live})
+            conn.execute(
+                insert(_outbox),
+                [
+                    _relay_row(
+                        m["lead_id"], channels.get(m["lead_id"]), message_id, m["created_at"]
+                    )
+                    for m, message_id in zip(live, ids, strict=True)
+                ],
             )
-            capturing: set[str] = set()
-            relays: list[ChatMessage] = []
-            for i, turn in enumerate(turns):
-                row = rows.get(turn.chat_id)
-                if row is None:
-                    results[i] = UnknownSession(turn.chat_id)
-                    continue
-                if turn.chat_id in capturing:
-                    continue
-                seen = stored.get((turn.chat_id, turn.client_id))
-                if seen is not None:
-                    result = _result(row, seen, duplicate=True)
-                else:
-                    try:
-                        drafts, answered = self._drafts(row, turn)
-                    except Exception as exc:  # this turn's bug stays this turn's
-                        results[i] = exc
-                        continue
-                    messages = _messages(row, drafts, turn.now)
-                    session.add_all(messages)
-                    stored[(turn.chat_id, turn.client_id)] = messages[0].seq
-                    _apply(row, answered, turn.now)
-                    if answered is None and row.lead_id is not None:
-                        relays.append(messages[0])
-                    result = _result(row, messages[0].seq, replies=_lines(messages[1:]))
-                if result.capture is not None:
-                    capturing.add(turn.chat_id)
-                results[i] = result
-            await session.flush()  # messages inserted in one batch; their ids for the relays
-            if relays:
-                leads = {m.lead_id for m in relays if m.lead_id is not None}
-                channels = await lead_store.card_channels(session, leads)
-                session.add_all(
-                    _relay_row(m.lead_id, channels.get(m.lead_id), m)
-                    for m in relays
-                    if m.lead_id is not None
-                )
+        chat_store.save_turns(conn, [_update(c) for c in open_.values() if c.at is not None])
         return results
 
-    def _drafts(
-        self, row: ChatSession, turn: Turn
-    ) -> tuple[list[chat_store.Draft], engine.Turn | None]:
+    def _drafts(self, conv: _Open, turn: Turn) -> tuple[list[chat_store.Draft], engine.Turn | None]:
         """The turn's lines (visitor first) and the engine's turn (None once live)."""
         answered = None
-        if row.lead_id is None:
+        if conv.state is not None:
             answered = engine.answer(
-                self._script, engine_state(row), turn.text, phone_region=self._phone_region
+                self._script, conv.state, turn.text, phone_region=self._phone_region
             )
         drafts = [chat_store.Draft("visitor", turn.text, client_id=turn.client_id)]
         drafts += [bot_draft(line) for line in (answered.say if answered else ())]
         return drafts, answered
 
 
-def state_of(row: ChatSession) -> ChatState:
+def state_of(row: Conversation) -> ChatState:
+    """What the widget is told to expect. A finished script is live at once: whatever the
+    visitor says next goes to the lead's thread, once the capture has linked the lead."""
     if row.closed_at is not None:
         return ChatState(CLOSED, None)
-    if row.lead_id is not None:
+    if row.lead_id is not None or _finished(row) in CAPTURING:
         return ChatState(LIVE, LIVE_INPUT)
-    return ChatState(QUALIFYING, (row.script_state or {}).get("input"))
+    return ChatState(QUALIFYING, row.script_state.get("input"))
 
 
 def bot_draft(line: engine.BotLine) -> chat_store.Draft:
@@ -184,61 +208,64 @@ def stored_state(state: engine.ScriptState, hint: engine.InputHint | None) -> di
     return {"engine": state.to_json(), "input": hint_json(hint)}
 
 
-def engine_state(row: ChatSession) -> engine.ScriptState:
-    return engine.ScriptState.from_json((row.script_state or {}).get("engine") or {})
+def engine_state(row: Conversation) -> engine.ScriptState:
+    return engine.ScriptState.from_json(row.script_state.get("engine") or {})
 
 
-def _apply(row: ChatSession, answered: engine.Turn | None, now: datetime) -> None:
-    row.last_visitor_at = row.last_seen_at = now
+def _finished(row: Conversation) -> engine.Outcome | None:
+    """The script's outcome, read without parsing the whole state."""
+    finished = (row.script_state.get("engine") or {}).get("finished")
+    return None if finished is None else engine.Outcome(finished)
+
+
+def _parsed(row: Conversation) -> engine.ScriptState | None:
+    return engine_state(row) if row.lead_id is None else None
+
+
+def _apply(conv: _Open, answered: engine.Turn | None, now: datetime) -> None:
+    conv.at = now
     if answered is not None:
-        row.script_state = stored_state(answered.state, answered.input)
+        conv.state = answered.state
+        conv.row.script_state = stored_state(answered.state, answered.input)
+        conv.stored_state = True
+
+
+def _update(conv: _Open) -> dict[str, Any]:
+    values: dict[str, Any] = {"id": conv.row.id, "last_seq": conv.row.last_seq, "at": conv.at}
+    if conv.stored_state:
+        values["script_state"] = conv.row.script_state
+    return values
 
 
 def _result(
-    row: ChatSession, seq: int, *, duplicate: bool = False, replies: list[ChatLine] | None = None
+    conv: _Open, seq: int, *, duplicate: bool = False, replies: list[ChatLine] | None = None
 ) -> TurnResult:
-    finished = engine_state(row).finished if row.lead_id is None else None
+    row = conv.row
+    finished = conv.state.finished if conv.state is not None else None
     return TurnResult(
         seq=seq,
         duplicate=duplicate,
         replies=replies or [],
         state=state_of(row),
-        row=row,
+        row=replace(row),  # a snapshot: later turns of the batch move `row` on
         capture=finished if finished in CAPTURING else None,
         relayed=row.lead_id is not None and not duplicate,
     )
 
 
-def _messages(
-    row: ChatSession, drafts: Sequence[chat_store.Draft], now: datetime
-) -> list[ChatMessage]:
-    """The turn's rows, seqs taken from the locked row's counter in memory."""
-    first = row.last_seq + 1
-    row.last_seq += len(drafts)
-    return [
-        ChatMessage(
-            session_id=row.id,
-            seq=first + n,
-            client_id=d.client_id,
-            lead_id=row.lead_id,
-            author=d.author,
-            text=d.text,
-            choices=d.choices or None,
-            created_at=now,
-        )
-        for n, d in enumerate(drafts)
-    ]
+def _line(seq: int, d: chat_store.Draft, now: datetime) -> ChatLine:
+    return ChatLine(seq=seq, author=d.author, text=d.text, at=now, choices=tuple(d.choices or ()))
 
 
-def _lines(messages: Sequence[ChatMessage]) -> list[ChatLine]:
-    return [line_of(m) for m in messages]
-
-
-def _relay_row(lead_id: int, channel: str | None, message: ChatMessage) -> OutboxMessage:
-    return outbox_store.new_row(
+def _relay_row(
+    lead_id: int, channel: str | None, message_id: int, turn_at: datetime
+) -> dict[str, Any]:
+    """The outbox row relaying a live line, as insert values (`outbox_store.new_row`'s)."""
+    row = outbox_store.new_row(
         kind=RELAY_VISITOR_MESSAGE,
         ordering_key=channel_key(channel or "none"),
         lead_id=lead_id,
-        payload={"message_id": message.id},
-        now=message.created_at,
+        payload={"message_id": message_id},
+        now=turn_at,
     )
+    return {c.key: getattr(row, c.key) for c in _outbox.columns if c.key != "id"}

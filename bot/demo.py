@@ -20,7 +20,7 @@ from bot.app import Services, build_services, build_web_app
 from bot.clock import SystemClock
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config, normalize_origin
 from bot.domain.contact import parse_email
-from bot.leads import LeadIntake, QueueTarget
+from bot.leads import LeadIntake
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.slack_scopes import BOT_SCOPES
@@ -66,7 +66,7 @@ SAMPLE_LEADS = (
         company="Globex",
         email=parse_email("priya.raman@globex.example"),
         source="website",
-        answers={"budget": "$20k-$50k", "team size": "25", "timeline": "next month"},
+        answers={"budget": "Over $50k", "company_size": 250, "timeline": "This month"},
     ),
     LeadIntake(
         intake="demo",
@@ -74,7 +74,7 @@ SAMPLE_LEADS = (
         company="Umbrella Corp",
         email=parse_email("marco@umbrella.example"),
         source="webinar",
-        answers={"interest": "enterprise plan", "timeline": "this quarter"},
+        answers={"budget": "$10k to $50k", "company_size": 80, "timeline": "This month"},
     ),
 )
 
@@ -120,9 +120,8 @@ def fresh_database_file(data_dir: Path) -> Path:
 
 
 async def capture_sample_leads(services: Services, config: LeadbotConfig) -> None:
-    queue = QueueTarget(config.default_queue.id, config.default_queue.channel)
     for intake in SAMPLE_LEADS:
-        await services.leads.capture(intake, queue, actor="demo")
+        await services.leads.capture(intake, actor="demo")
 
 
 async def run_demo(
@@ -176,7 +175,9 @@ leadbot demo is running (data in {data_dir}/, started afresh each time).
 
   Slack sandbox — open this page (you act as a rep; switch with "Acting as"):
     {page}
-  Two sample leads are waiting in #{config.default_queue.id}: click Claim on one.
+  Two sample leads are waiting in #{config.default_queue.id}, offered in turn: the one
+  offered to you (see your DM) is yours to Claim at once; the other is open to anyone
+  after its two-minute window. Then work it: Contacted, Qualified, Won, Lost, Nurture.
 
   Be a website visitor — open the sample site and chat with its widget (bottom right):
     {bot_url}/widget/demo

@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.domain.contact import Email, Phone
-from bot.domain.lead import LeadState
+from bot.domain.lead import CLAIMABLE_STATES, LeadState, format_duration
 from bot.domain.merge import Contact, plan_merge
+from bot.offers import Offers
+from bot.qualify import Assessment, Qualifier, lead_facts
 from store import leads as lead_store
 from store import outbox as outbox_store
+from store import rotation as rotation_store
 from store.db import Database
 from store.models import Lead
 
@@ -31,7 +34,11 @@ def channel_key(channel_id: str) -> str:
 
 @dataclass(frozen=True)
 class LeadIntake:
-    """A validated, normalized lead as it arrives from any intake surface."""
+    """A validated, normalized lead as it arrives from any intake surface.
+
+    ``chat_id`` names the widget conversation it came from (its page views
+    count towards the score); ``asked_for_human`` is the visitor's request.
+    """
 
     intake: str
     email: Email | None = None
@@ -44,6 +51,8 @@ class LeadIntake:
     api_key_id: int | None = None
     page: str | None = None
     referrer: str | None = None
+    asked_for_human: bool = False
+    chat_id: str | None = None
 
 
 def _touch(intake: LeadIntake, now: datetime) -> dict[str, Any]:
@@ -85,42 +94,54 @@ class QueueTarget:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """Outcome of a claim click: `won`, or who holds the lead instead."""
+    """Outcome of a claim click: `won`, or who holds the lead instead, or why not."""
 
     won: bool
     owner_id: str | None
     found: bool = True
+    refusal: str | None = None  # the reason when the clicker may not claim it (yet)
 
 
 class Leads:
     """Capture and claim: the lead's path from intake to an owner."""
 
-    def __init__(self, db: Database, clock: Clock, wake_outbox: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        wake_outbox: Callable[[], None],
+        qualifier: Qualifier,
+        offers: Offers,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._wake_outbox = wake_outbox
+        self._qualifier = qualifier
+        self._offers = offers
 
     async def capture(
         self,
         intake: LeadIntake,
-        queue: QueueTarget,
         actor: str,
         *,
         then: Callable[[AsyncSession, int], Awaitable[None]] | None = None,
     ) -> int:
         """`capture_lead`, for callers that need only the lead id."""
-        return (await self.capture_lead(intake, queue, actor, then=then)).lead_id
+        return (await self.capture_lead(intake, actor, then=then)).lead_id
 
     async def capture_lead(
         self,
         intake: LeadIntake,
-        queue: QueueTarget,
         actor: str,
         *,
         then: Callable[[AsyncSession, int], Awaitable[None]] | None = None,
     ) -> Captured:
-        """Store the lead, its first event and the intent to post its card, atomically.
+        """Store the lead, its first events and the intents to post and offer it, atomically.
 
+        The lead is scored and routed (SPEC §4, §5): under the SQL threshold it
+        goes to nurture and no card is posted, unless the person asked for a
+        human; otherwise its card goes to the queue's channel and it is offered
+        to the queue's next available rep.
         A returning person (same normalized email or E.164 phone as an open lead)
         is merged into that lead instead: its id is returned, its card updated and
         its owner told in the thread — never a second card (SPEC §3).
@@ -141,11 +162,9 @@ class Leads:
             if found:
                 # Email on one open lead and phone on another: the oldest one is the person's.
                 oldest, *others = found
-                lead_id = await self._merge(session, oldest, others, intake, touch, actor)
-                state = LeadState(oldest.state)
+                lead_id, state = await self._merge(session, oldest, others, intake, touch, actor)
             else:
-                lead_id = await self._insert(session, intake, queue, touch, actor)
-                state = LeadState.NEW
+                lead_id, state = await self._insert(session, intake, touch, actor)
             if then is not None:
                 await then(session, lead_id)
         self._wake_outbox()
@@ -155,15 +174,31 @@ class Leads:
         self,
         session: AsyncSession,
         intake: LeadIntake,
-        queue: QueueTarget,
         touch: dict[str, Any],
         actor: str,
-    ) -> int:
+    ) -> tuple[int, LeadState]:
         now = self._clock.now()
+        pages = (
+            await lead_store.viewed_paths(session, chat_id=intake.chat_id) if intake.chat_id else ()
+        )
+        facts = lead_facts(
+            answers=intake.answers,
+            email_normalized=intake.email.normalized if intake.email else None,
+            phone_e164=intake.phone.e164 if intake.phone else None,
+            intake=intake.intake,
+            source=intake.source,
+            utm=intake.utm,
+            pages=pages,
+            asked_for_human=intake.asked_for_human,
+        )
+        verdict = self._qualifier.assess(facts)
+        score, route = verdict.score, verdict.route
+        state = LeadState.NURTURE if route.nurture else LeadState.NEW
+        routing = _routing_note(verdict, now)
         lead = await lead_store.insert_lead(
             session,
             now=now,
-            state=LeadState.NEW.value,
+            state=state.value,
             intake=intake.intake,
             name=intake.name,
             company=intake.company,
@@ -177,8 +212,12 @@ class Leads:
             first_touch=touch,
             last_touch=touch,
             api_key_id=intake.api_key_id,
-            queue_id=queue.id,
-            score_reasons=[],
+            queue_id=route.queue_id,
+            score=score.points,
+            grade=score.grade.value if score.grade else None,
+            score_reasons=self._qualifier.stored_reasons(score),
+            asked_for_human=intake.asked_for_human,
+            routing=routing,
         )
         await lead_store.add_event(
             session,
@@ -186,18 +225,42 @@ class Leads:
             kind="captured",
             actor=actor,
             at=now,
-            to_state=LeadState.NEW.value,
-            data={"intake": intake.intake, "queue": queue.id},
+            to_state=state.value,
+            reason=route.reason,
+            data={
+                "intake": intake.intake,
+                "queue": route.queue_id,
+                "rule": route.rule,
+                "score": score.points,
+                "grade": score.grade.value if score.grade else None,
+            },
         )
+        if route.queue_id is not None:
+            await self._post_and_offer(session, lead.id, route.queue_id, routing, actor)
+            state = LeadState.OFFERED
+        return lead.id, state
+
+    async def _post_and_offer(
+        self,
+        session: AsyncSession,
+        lead_id: int,
+        queue_id: str,
+        routing: dict[str, Any],
+        actor: str,
+    ) -> None:
+        now = self._clock.now()
+        channel = await rotation_store.channel_of(session, queue_id) or "none"
         await outbox_store.enqueue(
             session,
             kind=POST_CARD,
-            ordering_key=channel_key(queue.channel_id),
-            lead_id=lead.id,
-            payload={"channel": queue.channel_id},
+            ordering_key=channel_key(channel),
+            lead_id=lead_id,
+            payload={"channel": channel},
             now=now,
         )
-        return lead.id
+        await self._offers.offer(
+            session, lead_id=lead_id, queue_id=queue_id, now=now, actor=actor, routing=routing
+        )
 
     async def _merge(
         self,
@@ -207,7 +270,7 @@ class Leads:
         intake: LeadIntake,
         touch: dict[str, Any],
         actor: str,
-    ) -> int:
+    ) -> tuple[int, LeadState]:
         now = self._clock.now()
         merge = plan_merge(
             stored_contact(lead),
@@ -224,17 +287,61 @@ class Leads:
                 values.update(phone=intake.phone.given, phone_e164=intake.phone.e164)
             else:
                 values[name] = merge.filled[name]
+        answers = {**(lead.answers or {}), **intake.answers}
         if merge.answers:
-            values["answers"] = {**(lead.answers or {}), **intake.answers}
+            values["answers"] = answers
         if intake.utm and not lead.utm:
             values["utm"] = intake.utm
+        asked = lead.asked_for_human or intake.asked_for_human
+        pages = await lead_store.viewed_paths(session, lead_id=lead.id, chat_id=intake.chat_id)
+        verdict = self._qualifier.assess(
+            lead_facts(
+                answers=answers,
+                email_normalized=values.get("email_normalized", lead.email_normalized),
+                phone_e164=values.get("phone_e164", lead.phone_e164),
+                intake=lead.intake,
+                source=values.get("source", lead.source),
+                utm=values.get("utm", lead.utm or {}),
+                pages=pages,
+                visits=lead.merged_count + 2,
+                asked_for_human=asked,
+            )
+        )
+        score = verdict.score
+        routing = {**(lead.routing or {}), "score": _score_note(score.points, now)}
+        values.update(
+            score=score.points,
+            grade=score.grade.value if score.grade else None,
+            score_reasons=self._qualifier.stored_reasons(score),
+            asked_for_human=asked,
+            routing=routing,
+        )
         await lead_store.merge_into(session, lead_id=lead.id, now=now, **values)
         data = merge.summary()
+        data.update(score=score.points, grade=score.grade.value if score.grade else None)
         if others:
             data["also_matched"] = [other.id for other in others]
         await lead_store.add_event(
             session, lead_id=lead.id, kind="merged", actor=actor, at=now, data=data
         )
+        state = LeadState(lead.state)
+        route = verdict.route
+        if state is LeadState.NURTURE and lead.owner_id is None and route.queue_id is not None:
+            # Nurtured at capture, sales-ready now: its first card, offered like a new lead.
+            routing["route"] = _routing_note(verdict, now)["route"]
+            await lead_store.add_event(
+                session,
+                lead_id=lead.id,
+                kind="routed",
+                actor=actor,
+                at=now,
+                from_state=state.value,
+                to_state=LeadState.NEW.value,
+                reason=route.reason,
+                data={"queue": route.queue_id, "rule": route.rule, "score": score.points},
+            )
+            await self._post_and_offer(session, lead.id, route.queue_id, routing, actor)
+            return lead.id, LeadState.OFFERED
         ordering = channel_key(await lead_store.card_channel(session, lead.id) or "none")
         await outbox_store.enqueue(
             session, kind=UPDATE_CARD, ordering_key=ordering, lead_id=lead.id, now=now
@@ -247,15 +354,23 @@ class Leads:
             payload={"merge": merge.to_payload()},
             now=now,
         )
-        return lead.id
+        return lead.id, state
 
     async def claim(self, lead_id: int, rep_id: str) -> ClaimResult:
-        """Decide the owner with one conditional update; the card update rides the outbox."""
+        """Decide the owner with one conditional update; the card update rides the outbox.
+
+        During the offer's exclusivity window only the offered rep may claim;
+        after it (or when nobody was offered) any rep of the queue, or a manager.
+        """
         now = self._clock.now()
         async with self._db.transaction() as session:
             lead = await lead_store.get_lead(session, lead_id)
             if lead is None:
                 return ClaimResult(won=False, owner_id=None, found=False)
+            if LeadState(lead.state) in CLAIMABLE_STATES:
+                refusal = await self._claim_refusal(session, lead, rep_id, now)
+                if refusal is not None:
+                    return ClaimResult(won=False, owner_id=None, refusal=refusal)
             from_state = await lead_store.try_claim(
                 session, lead_id=lead_id, rep_id=rep_id, now=now
             )
@@ -269,14 +384,53 @@ class Leads:
                 at=now,
                 from_state=from_state,
                 to_state=LeadState.CLAIMED.value,
-                data={"seconds_to_claim": (now - lead.captured_at).total_seconds()},
+                data={
+                    "seconds_to_claim": (now - lead.captured_at).total_seconds(),
+                    "offered_rep": lead.offered_rep_id,
+                    "queue": lead.queue_id,
+                },
             )
-            await outbox_store.enqueue(
-                session,
-                kind=UPDATE_CARD,
-                ordering_key=channel_key(await lead_store.card_channel(session, lead_id) or "none"),
-                lead_id=lead_id,
-                now=now,
-            )
+            await self._update_card(session, lead_id, now)
         self._wake_outbox()
         return ClaimResult(won=True, owner_id=rep_id)
+
+    async def _claim_refusal(
+        self, session: AsyncSession, lead: Lead, rep_id: str, now: datetime
+    ) -> str | None:
+        exclusive = lead.exclusive_until
+        if exclusive is not None and now < exclusive and lead.offered_rep_id not in (None, rep_id):
+            left = format_duration(exclusive - now)
+            return (
+                f"This lead is offered to {slack_mention(lead.offered_rep_id or '')} for "
+                f"{left} more (until {exclusive:%H:%M:%S} UTC); after that anyone in the queue "
+                "can claim it."
+            )
+        if not await self._offers.may_claim(session, lead.queue_id, rep_id):
+            return "Only reps of this lead's queue (or a manager) can claim it."
+        return None
+
+    async def _update_card(self, session: AsyncSession, lead_id: int, now: datetime) -> None:
+        await outbox_store.enqueue(
+            session,
+            kind=UPDATE_CARD,
+            ordering_key=channel_key(await lead_store.card_channel(session, lead_id) or "none"),
+            lead_id=lead_id,
+            now=now,
+        )
+
+
+def slack_mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def _score_note(points: int, now: datetime) -> dict[str, Any]:
+    """The points when the lead was last active: what score decay starts from."""
+    return {"base": points, "at": now.isoformat()}
+
+
+def _routing_note(verdict: Assessment, now: datetime) -> dict[str, Any]:
+    route = verdict.route
+    return {
+        "route": {"queue": route.queue_id, "rule": route.rule, "reason": route.reason},
+        "score": _score_note(verdict.score.points, now),
+    }

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import groupby
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -162,8 +161,11 @@ class OutboxDispatcher:
             rows = await outbox_store.lease_due(
                 session, owner=self.owner, now=now, lease=self._lease, limit=self._batch_size
             )
-        groups = [list(group) for _, group in groupby(rows, key=lambda r: r.ordering_key)]
-        await asyncio.gather(*(self._deliver_group(group) for group in groups))
+        # One group per key, each in id order (rows of several keys interleave by id).
+        groups: dict[str, list[OutboxMessage]] = {}
+        for row in rows:
+            groups.setdefault(row.ordering_key, []).append(row)
+        await asyncio.gather(*(self._deliver_group(group) for group in groups.values()))
         return len(rows)
 
     async def _deliver_group(self, rows: list[OutboxMessage]) -> None:

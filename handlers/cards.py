@@ -11,7 +11,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.domain.lead import LeadSnapshot, format_duration
+from bot.domain.lead import (
+    CLAIMABLE_STATES,
+    LeadAction,
+    LeadSnapshot,
+    LeadState,
+    actions_for,
+    format_duration,
+)
 from bot.domain.merge import LeadMerge
 from bot.outbox import RenderedMessage
 
@@ -102,30 +109,116 @@ def _section_text(lines: list[str]) -> str | None:
     return text
 
 
-def _status_block(lead: LeadSnapshot) -> dict[str, Any]:
-    if lead.owner_id is None:
-        return {
-            "type": "actions",
-            "block_id": "lead_actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": CLAIM_ACTION_ID,
-                    "text": {"type": "plain_text", "text": "Claim"},
-                    "value": str(lead.id),
-                    "style": "primary",
-                }
-            ],
-        }
-    took = f" after {format_duration(lead.time_to_claim)}" if lead.time_to_claim is not None else ""
-    return {
-        "type": "section",
-        "block_id": "lead_owner",
-        "text": {
-            "type": "mrkdwn",
-            "text": f":white_check_mark: Claimed by {mention(lead.owner_id)}{took}",
-        },
+ACTION_IDS: dict[LeadAction, str] = {a: f"lead_{a.value}" for a in LeadAction}
+ACTION_LABELS: dict[LeadAction, str] = {
+    LeadAction.CONTACTED: "Contacted",
+    LeadAction.QUALIFIED: "Qualified",
+    LeadAction.WON: "Won",
+    LeadAction.LOST: "Lost",
+    LeadAction.NURTURE: "Nurture",
+    LeadAction.RELEASE: "Release",
+}
+_ACTION_STYLES = {LeadAction.WON: "primary", LeadAction.LOST: "danger"}
+STATE_LABELS = {
+    LeadState.NEW: "open to the queue",
+    LeadState.OFFERED: "offered",
+    LeadState.CLAIMED: "claimed",
+    LeadState.CONTACTED: "contacted",
+    LeadState.QUALIFIED: "qualified",
+    LeadState.WON: "won :tada:",
+    LeadState.LOST: "lost",
+    LeadState.NURTURE: "nurture",
+    LeadState.SPAM: "spam",
+}
+
+
+def slack_time(moment: datetime, fallback_format: str = "%H:%M UTC") -> str:
+    """A time Slack shows in each reader's own timezone (with a UTC fallback)."""
+    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:{fallback_format}}>"
+
+
+def slack_date(moment: datetime) -> str:
+    return f"<!date^{int(moment.timestamp())}^{{date_short}}|{moment:%Y-%m-%d}>"
+
+
+def _button(action_id: str, label: str, lead_id: int, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": str(lead_id),
     }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _actions_block(lead: LeadSnapshot) -> dict[str, Any] | None:
+    if lead.owner_id is None:
+        if lead.state not in CLAIMABLE_STATES:
+            return None
+        buttons = [_button(CLAIM_ACTION_ID, "Claim", lead.id, "primary")]
+    else:
+        buttons = [
+            _button(ACTION_IDS[a], ACTION_LABELS[a], lead.id, _ACTION_STYLES.get(a))
+            for a in actions_for(lead.state)
+        ]
+    if not buttons:
+        return None
+    return {"type": "actions", "block_id": "lead_actions", "elements": buttons}
+
+
+def _status_text(lead: LeadSnapshot, now: datetime) -> str | None:
+    """Who has the lead: the offer and its window, the open call, or the owner and state."""
+    if lead.owner_id is not None:
+        took = (
+            f" after {format_duration(lead.time_to_claim)}"
+            if lead.time_to_claim is not None
+            else ""
+        )
+        line = f":white_check_mark: Claimed by {mention(lead.owner_id)}{took}"
+        if lead.state is not LeadState.CLAIMED:
+            line += f" · *{STATE_LABELS[lead.state]}*"
+        if lead.state is LeadState.LOST and lead.lost_reason:
+            line += f"\n*Reason:* {safe_mrkdwn(lead.lost_reason, 600)}"
+        if lead.state is LeadState.NURTURE and lead.follow_up_at is not None:
+            line += f"\n*Follow up:* {slack_date(lead.follow_up_at)}"
+        return line
+    if lead.state is LeadState.OFFERED and lead.offered_rep_id:
+        line = f":point_right: Offered to {mention(lead.offered_rep_id)}"
+        if lead.exclusive_until is not None and lead.exclusive_until > now:
+            line += (
+                f" — only they can claim it until {slack_time(lead.exclusive_until)}, "
+                "then anyone in the queue can"
+            )
+        return line
+    if lead.state is LeadState.NEW:
+        return (
+            ":rotating_light: Nobody in the queue is available right now: "
+            "*open to anyone in this channel*"
+        )
+    return None
+
+
+def _reasons_text(lead: LeadSnapshot) -> str | None:
+    if lead.grade is None and not lead.reasons:
+        return None
+    grade = f"*{safe_mrkdwn(lead.grade, 10)}* · " if lead.grade else ""
+    reasons = " · ".join(safe_mrkdwn(r, 120) for r in lead.reasons)
+    return f"{grade}score {lead.score}" + (f" — {reasons}" if reasons else "")
+
+
+def _why_text(lead: LeadSnapshot) -> str | None:
+    """Why this queue and this rep, for the context line."""
+    parts = []
+    if lead.route_reason:
+        parts.append(f"Routed: {safe_mrkdwn(lead.route_reason, 300)}")
+    if lead.skipped:
+        skipped = ", ".join(
+            f"{safe_mrkdwn(name, 80)} ({safe_mrkdwn(why, 40)})" for name, why in lead.skipped
+        )
+        parts.append(f"Passed over: {skipped}")
+    return " · ".join(parts) or None
 
 
 def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
@@ -149,6 +242,15 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
                 "text": {"type": "mrkdwn", "text": ":raising_hand: *Asked to talk to a person*"},
             }
         )
+    reasons = _reasons_text(lead)
+    if reasons:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "lead_score",
+                "text": {"type": "mrkdwn", "text": reasons},
+            }
+        )
     answers = _answers_text(lead.answers)
     if answers:
         blocks.append(
@@ -158,22 +260,27 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
                 "text": {"type": "mrkdwn", "text": answers},
             }
         )
+    status = _status_text(lead, now)
+    if status:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "lead_status",
+                "text": {"type": "mrkdwn", "text": status},
+            }
+        )
     captured = lead.captured_at.strftime("%Y-%m-%d %H:%M UTC")
-    grade = f" · {lead.grade} ({lead.score})" if lead.grade else ""
     returned = f" · came back {lead.merged_count}×" if lead.merged_count else ""
-    blocks.append(
+    context = [
         {
-            "type": "context",
-            "block_id": "lead_context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"Lead #{lead.id} · captured {captured}"
-                    f" · {lead.state.value}{grade}{returned}",
-                }
-            ],
+            "type": "mrkdwn",
+            "text": f"Lead #{lead.id} · captured {captured} · {lead.state.value}{returned}",
         }
-    )
+    ]
+    why = _why_text(lead)
+    if why:
+        context.append({"type": "mrkdwn", "text": why})
+    blocks.append({"type": "context", "block_id": "lead_context", "elements": context})
     if lead.is_chat:
         blocks.append(
             {
@@ -182,7 +289,9 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
                 "elements": [{"type": "mrkdwn", "text": CHAT_HINT}],
             }
         )
-    blocks.append(_status_block(lead))
+    actions = _actions_block(lead)
+    if actions:
+        blocks.append(actions)
     owner = f" — claimed by {mention(lead.owner_id)}" if lead.owner_id else ""
     text = safe_mrkdwn(f"New lead #{lead.id}: {name}", FALLBACK_TEXT_LIMIT - 100) + owner
     return RenderedMessage(text=text, blocks=blocks)
@@ -239,4 +348,21 @@ def render_merge_note(lead: LeadSnapshot, merge: LeadMerge) -> RenderedMessage:
         }
     )
     text = who + safe_mrkdwn(f"{_display_name(lead)} came back", FALLBACK_TEXT_LIMIT - 100)
+    return RenderedMessage(text=text, blocks=blocks)
+
+
+def render_offer_dm(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
+    """The DM to the offered rep: a line saying so, then the lead's card with its Claim button."""
+    card = render_lead_card(lead, now)
+    window = ""
+    if lead.exclusive_until is not None and lead.exclusive_until > now:
+        window = f" Only you can claim it until {slack_time(lead.exclusive_until)}."
+    name = safe_mrkdwn(_display_name(lead), 200)
+    queue = f" in *{safe_mrkdwn(lead.queue_name, 80)}*" if lead.queue_name else ""
+    intro = f":wave: You're offered a new lead{queue}: *{name}*.{window}"
+    blocks = [
+        {"type": "section", "block_id": "offer_intro", "text": {"type": "mrkdwn", "text": intro}},
+        *card.blocks,
+    ]
+    text = safe_mrkdwn(f"You're offered lead #{lead.id}: {_display_name(lead)}", 2000)
     return RenderedMessage(text=text, blocks=blocks)

@@ -9,6 +9,7 @@ refused before anything is stored; any unexpected failure becomes an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,12 +85,18 @@ class _Connection:
         except FrameError as exc:
             await self.ws.send_json(error_frame(exc.code, exc.message, exc.client_id))
         except Exception as exc:  # a bug or the database: the visitor may resend later
-            log.error("widget frame failed: %s", type(exc).__name__)
-            log.debug("widget frame failure", exc_info=True)
+            if isinstance(exc, ConnectionError):  # most likely the visitor left mid-answer
+                log.info("widget frame failed: %s", type(exc).__name__)
+            else:
+                log.error("widget frame failed: %s", type(exc).__name__)
+                log.debug("widget frame failure", exc_info=True)
             if not self.ws.closed:
-                await self.ws.send_json(
-                    error_frame("unavailable", "Could not handle that just now; retry.", client_id)
-                )
+                with contextlib.suppress(ConnectionError):  # a closing socket takes nothing
+                    await self.ws.send_json(
+                        error_frame(
+                            "unavailable", "Could not handle that just now; retry.", client_id
+                        )
+                    )
 
     async def dispatch(self, frame: Hello | Say | PageView | Read | Simple) -> None:
         if isinstance(frame, Simple) and frame.type == "ping":

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from store.sqlite_inline import inline_creator
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///leadbot.db"
+_T = TypeVar("_T")
 
 
 def normalize_database_url(url: str) -> URL:
@@ -53,8 +54,12 @@ def _sqlite_engine(url: URL, *, immediate: bool, **kwargs: Any) -> AsyncEngine:
         # aiosqlite's threads so a long read never blocks the loop.
         kwargs["async_creator"] = inline_creator(url.database, timeout=30)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+    _sqlite_events(engine.sync_engine, immediate=immediate)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _sqlite_events(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
@@ -65,10 +70,18 @@ def _sqlite_engine(url: URL, *, immediate: bool, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+
+def _sqlite_core_engine(url: URL, echo: bool) -> Engine | None:
+    """A plain (synchronous) engine on the same file for `Database.write_core`; None for an
+    in-memory database, which a second engine would not see."""
+    if not url.database or url.database == ":memory:":
+        return None
+    engine = create_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, echo=echo)
+    _sqlite_events(engine, immediate=True)
     return engine
 
 
@@ -78,9 +91,11 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = normalize_database_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._core_engine: Engine | None = None
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, immediate=True, echo=echo)
             self.read_engine = _sqlite_engine(self.url, immediate=False, echo=echo)
+            self._core_engine = _sqlite_core_engine(self.url, echo)
         else:
             self.engine = create_async_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, echo=echo, pool_pre_ping=True
@@ -99,6 +114,25 @@ class Database:
             session = await stack.enter_async_context(self._write_sessions())
             await stack.enter_async_context(session.begin())
             yield session
+
+    async def write_core(self, work: Callable[[Connection], _T]) -> _T:
+        """One unit of work that may write, as synchronous Core statements on a
+        `Connection`: committed when `work` returns, rolled back if it raises.
+
+        For the hot paths (a batch of widget turns, of new conversations): on SQLite
+        `work` runs on a plain sqlite3 connection right here on the loop, under the
+        same write lock as `transaction`, with no session, greenlet or await per
+        statement; elsewhere it runs through the async driver (`run_sync`)."""
+        if self._core_engine is None:
+            async with AsyncExitStack() as stack:
+                if self._write_lock is not None:
+                    await stack.enter_async_context(self._write_lock)
+                async_conn = await stack.enter_async_context(self.engine.begin())
+                return await async_conn.run_sync(work)
+        assert self._write_lock is not None
+        async with self._write_lock:
+            with self._core_engine.begin() as conn:
+                return work(conn)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -124,6 +158,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._core_engine is not None:
+            self._core_engine.dispose()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.lead import CLAIMABLE_STATES, CLOSED_STATES, LeadSnapshot, LeadState
-from store.models import Lead, LeadEvent, Queue
+from store.models import ChatSession, Lead, LeadEvent, PageView, Queue, Rep
 
 
 async def insert_lead(session: AsyncSession, *, now: datetime, **fields: Any) -> Lead:
@@ -123,7 +125,17 @@ async def try_claim(
         return None
     result = await session.execute(
         update(Lead)
-        .where(Lead.id == lead_id, Lead.state == current, Lead.owner_id.is_(None))
+        .where(
+            Lead.id == lead_id,
+            Lead.state == current,
+            Lead.owner_id.is_(None),
+            # An offer's exclusivity, checked again here so a re-offer cannot slip between.
+            or_(
+                Lead.exclusive_until.is_(None),
+                Lead.exclusive_until <= now,
+                Lead.offered_rep_id == rep_id,
+            ),
+        )
         .values(
             state=LeadState.CLAIMED.value,
             owner_id=rep_id,
@@ -174,7 +186,32 @@ async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | N
         merged_count=lead.merged_count,
         intake=lead.intake,
         asked_for_human=lead.asked_for_human,
+        reasons=tuple(reason_text(r) for r in lead.score_reasons or ()),
+        offered_rep_id=lead.offered_rep_id,
+        exclusive_until=lead.exclusive_until,
+        route_reason=((lead.routing or {}).get("route") or {}).get("reason"),
+        skipped=await _skipped_names(session, lead),
+        first_contact_at=lead.first_contact_at,
+        lost_reason=lead.lost_reason,
+        follow_up_at=lead.follow_up_at,
     )
+
+
+async def _skipped_names(session: AsyncSession, lead: Lead) -> tuple[tuple[str, str], ...]:
+    """(rep name, why) for each rep passed over at the lead's last offer."""
+    skipped = ((lead.routing or {}).get("offer") or {}).get("skipped") or []
+    if not skipped:
+        return ()
+    ids = [str(s.get("rep")) for s in skipped]
+    names = dict((await session.execute(select(Rep.id, Rep.name).where(Rep.id.in_(ids)))).all())
+    return tuple((names.get(i, i), str(s.get("reason"))) for i, s in zip(ids, skipped, strict=True))
+
+
+def reason_text(stored: Any) -> str:
+    """A stored scoring reason ({"points", "label"}) as the card shows it: "+30 budget"."""
+    if isinstance(stored, dict):
+        return f"{int(stored.get('points', 0)):+d} {stored.get('label', '')}".strip()
+    return str(stored)
 
 
 async def record_card(session: AsyncSession, *, lead_id: int, channel_id: str, ts: str) -> None:
@@ -205,6 +242,23 @@ async def card_channels(session: AsyncSession, lead_ids: Collection[int]) -> dic
         .where(Lead.id.in_(set(lead_ids)))
     )
     return {lead_id: posted or queued for lead_id, posted, queued in rows.all()}
+
+
+async def viewed_paths(
+    session: AsyncSession, *, lead_id: int | None = None, chat_id: str | None = None
+) -> tuple[str, ...]:
+    """URL paths viewed in the lead's widget conversations (and in `chat_id`), for scoring."""
+    sessions: list[ColumnElement[bool]] = []
+    if lead_id is not None:
+        sessions.append(
+            PageView.session_id.in_(select(ChatSession.id).where(ChatSession.lead_id == lead_id))
+        )
+    if chat_id is not None:
+        sessions.append(PageView.session_id == chat_id)
+    if not sessions:
+        return ()
+    urls = await session.scalars(select(PageView.url).where(or_(*sessions)))
+    return tuple(dict.fromkeys(urllib.parse.urlsplit(u).path or "/" for u in urls))
 
 
 async def events_of(session: AsyncSession, lead_id: int) -> list[LeadEvent]:

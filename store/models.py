@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -80,6 +81,8 @@ class QueueMember(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     last_offered_at: Mapped[datetime | None]
     offers_count: Mapped[int] = mapped_column(Integer, default=0)
+    # This rep's fair share of the queue's leads, earned while available (bot/domain/rotation.py).
+    earned: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class Lead(Base):
@@ -119,6 +122,8 @@ class Lead(Base):
     follow_up_at: Mapped[datetime | None]
 
     sla_status: Mapped[str | None] = mapped_column(String(16))  # pending | met | missed
+    # Why this queue and this rep: the route's reason and the last offer's skips (for the card).
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     slack_channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
 
@@ -146,6 +151,18 @@ class LeadEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime]
+
+
+class RepEvent(Base):
+    """A rep's availability change (`/leads away`, `/leads back`), for auditing fairness."""
+
+    __tablename__ = "rep_events"
+    __table_args__ = (Index("ix_rep_events_rep_id_at", "rep_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rep_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # away | back
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class OutboxMessage(Base):

@@ -96,6 +96,14 @@ async def running_bot(
             await runner.cleanup()
 
 
+def without_exclusivity(config: LeadbotConfig | None = None) -> LeadbotConfig:
+    """`config` (default: the example) with no exclusivity window on any queue, so any rep of
+    the queue may claim a lead at once: for tests about something other than the window."""
+    config = config or load_config(EXAMPLE_CONFIG_PATH)
+    queues = tuple(q.model_copy(update={"exclusivity_seconds": 0}) for q in config.queues)
+    return config.model_copy(update={"queues": queues})
+
+
 def card_lead_id(metadata: dict[str, Any] | None) -> str | None:
     """The lead id a card carries in its message metadata (None for other messages)."""
     return ((metadata or {}).get("event_payload") or {}).get("lead_id")

@@ -40,7 +40,7 @@ async def test_valid_lead_is_stored_with_normalized_contacts(bot: RunningBot) ->
         }
     )
     assert status == 201, body
-    assert body["state"] == "new" and body["merged"] is False
+    assert body["state"] == "offered" and body["merged"] is False
     async with bot.services.db.reading() as session:
         lead = await session.get(Lead, body["id"])
     assert lead is not None
@@ -48,7 +48,7 @@ async def test_valid_lead_is_stored_with_normalized_contacts(bot: RunningBot) ->
     assert (lead.phone, lead.phone_e164) == ("+1 (415) 555-2671", "+14155552671")
     assert lead.answers["budget"] == 50000 and lead.utm["utm_source"] == "newsletter"
     assert lead.queue_id == "sales" and lead.api_key_id is not None
-    assert await stored_counts(bot) == (1, 1, 1)
+    assert await stored_counts(bot) == (1, 2, 2)  # captured + offered; the card + the DM
 
 
 @pytest.mark.parametrize(

@@ -22,16 +22,19 @@ from bot.chat_batch import TurnsClosed
 from bot.chat_values import LIVE, ChatLine, Said, Visit
 from bot.clock import FakeClock
 from bot.config import EXAMPLE_CONFIG_PATH, load_config
-from bot.leads import Leads, QueueTarget
+from bot.leads import Leads
 from store.db import Database
 from store.directory import sync_directory
 from store.models import Base, ChatMessage, ChatSession, Lead, OutboxMessage
+from tests.factories import make_leads
 
 VISIT = Visit(url="https://www.acme.example/pricing", utm={"source": "ads"})
 PG = os.environ.get("LEADBOT_TEST_DATABASE_URL")
 
 
-async def make_chat(db: Database, clock: FakeClock, *, max_batch: int = 200) -> Chat:
+async def make_chat(
+    db: Database, clock: FakeClock, *, max_batch: int = 200, leads: Leads | None = None
+) -> Chat:
     config = load_config(EXAMPLE_CONFIG_PATH)
     reps, queues = directory_rows(config)
     async with db.transaction() as session:
@@ -42,11 +45,10 @@ async def make_chat(db: Database, clock: FakeClock, *, max_batch: int = 200) -> 
 
     setup = ChatSetup(
         config.qualification_script(),
-        QueueTarget("sales", "C0SALES01"),
         "GB",
         timedelta(seconds=config.widget.idle_capture_seconds),
     )
-    leads = Leads(db, clock, lambda: None)
+    leads = leads or make_leads(db, clock)
     return Chat(db, clock, leads, setup, lambda: None, publish, max_batch=max_batch)
 
 

@@ -288,8 +288,8 @@ SINGLE_PROBLEMS = [
         "slack_bot_token: xoxb-1\nworkspace:",  # shifts BASE down one line
         "slack_bot_token",
         1,
-        "unknown key 'slack_bot_token' (allowed: managers, queues, reps, script, widget, "
-        "workspace); "
+        "unknown key 'slack_bot_token' (allowed: managers, queues, regions, reps, routing, "
+        "scoring, script, widget, workspace); "
         "secrets come from environment variables",
         id="unknown-top-level-key",
     ),

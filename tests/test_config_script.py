@@ -415,6 +415,7 @@ def test_questions_must_not_be_empty() -> None:
 def test_unknown_top_level_key_lists_the_new_sections() -> None:
     (problem,) = problems_of(MINIMAL + "widgets: {}\n")
     assert problem.message.startswith(
-        "unknown key 'widgets' (allowed: managers, queues, reps, script, widget, workspace)"
+        "unknown key 'widgets' (allowed: managers, queues, regions, reps, routing, scoring, "
+        "script, widget, workspace)"
     )
     assert problem.message.endswith("did you mean 'widget'?")

@@ -139,10 +139,13 @@ def cards_for(slack: Sandbox, lead_id: int) -> list[str]:
 
 
 async def outbox_status(db: Database, lead_id: int) -> list[str]:
+    """The status of the lead's card row (the offer's DM row is another matter)."""
     async with db.reading() as session:
         return list(
             await session.scalars(
-                select(OutboxMessage.status).where(OutboxMessage.lead_id == lead_id)
+                select(OutboxMessage.status).where(
+                    OutboxMessage.lead_id == lead_id, OutboxMessage.kind == "post_card"
+                )
             )
         )
 

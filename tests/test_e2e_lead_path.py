@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,9 +19,19 @@ from sqlalchemy import func, select
 from sandbox import Sandbox
 from store.models import Lead, LeadEvent
 from tests.blocks import text_objects
-from tests.harness import RunningBot, wait_for_card
+from tests.harness import RunningBot, running_bot, wait_for_card, without_exclusivity
 
 SALES = "C0SALES01"
+
+
+@pytest.fixture
+async def bot(database_url: str, slack: Sandbox) -> AsyncIterator[RunningBot]:
+    """The bot with no exclusivity window: these tests race reps for an open lead."""
+    async with running_bot(database_url, slack.api_url, config=without_exclusivity()) as running:
+        slack.request_url = f"{running.url}/slack/events"
+        yield running
+
+
 ALICE, BOB, CARMEN = "U0ALICE1", "U0BOB001", "U0CARMEN"
 
 
@@ -74,7 +85,14 @@ async def test_lead_in_card_out_claimed_updated_and_second_claimer_refused(
     assert update.args["ts"] == ts and update.args["channel"] == SALES
 
     updated = slack.get_message(SALES, ts)
-    assert buttons(updated.blocks) == []
+    assert buttons(updated.blocks) == [
+        "Contacted",
+        "Qualified",
+        "Won",
+        "Lost",
+        "Nurture",
+        "Release",
+    ]
     assert f"Claimed by <@{winner}> after" in json.dumps(updated.blocks)
     [refusal] = await slack.wait_for_call(
         "chat.postEphemeral", lambda c: c.args.get("user") == loser
@@ -172,7 +190,7 @@ async def test_forged_or_stale_slack_requests_get_401_and_change_nothing(
         claims = await session.scalar(
             select(func.count()).select_from(LeadEvent).where(LeadEvent.kind == "claimed")
         )
-    assert lead is not None and lead.owner_id is None and lead.state == "new" and claims == 0
+    assert lead is not None and lead.owner_id is None and lead.state == "offered" and claims == 0
 
 
 async def test_correctly_signed_raw_click_is_accepted(bot: RunningBot, slack: Sandbox) -> None:

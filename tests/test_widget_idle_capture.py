@@ -12,10 +12,10 @@ from bot.chat import Chat, ChatSetup
 from bot.chat_values import ChatLine, Visit
 from bot.clock import FakeClock
 from bot.config import EXAMPLE_CONFIG_PATH, load_config
-from bot.leads import Leads, QueueTarget
 from store.db import Database
 from store.directory import sync_directory
 from store.models import ChatSession, Lead, OutboxMessage
+from tests.factories import make_leads
 
 VISIT = Visit(url="https://www.acme.example/pricing", utm={"source": "ads"})
 
@@ -32,11 +32,10 @@ async def make_chat(db: Database, clock: FakeClock) -> tuple[Chat, list[tuple[st
 
     setup = ChatSetup(
         config.qualification_script(),
-        QueueTarget("sales", "C0SALES01"),
         "GB",
         timedelta(seconds=config.widget.idle_capture_seconds),
     )
-    return Chat(db, clock, Leads(db, clock, lambda: None), setup, lambda: None, publish), pushed
+    return Chat(db, clock, make_leads(db, clock), setup, lambda: None, publish), pushed
 
 
 async def test_quiet_visitor_with_an_email_becomes_a_partial_lead_once(
@@ -65,7 +64,9 @@ async def test_quiet_visitor_with_an_email_becomes_a_partial_lead_once(
     assert lead.name == "Jane Doe" and lead.source == "ads" and lead.answers == {}
     assert linked is not None and linked.lead_id == lead.id
     assert other is not None and other.lead_id is None and other.idle_checked_at is not None
-    assert cards == ["post_card"]
+    # Only an email, no answers: an IQL, kept for nurture and never posted to a queue.
+    assert (lead.state, lead.grade, lead.queue_id) == ("nurture", "IQL", None)
+    assert cards == []
     # The visitor's tab (if still open) hears the closing line; the chat is live from now on.
     assert [line.text for _, line in pushed] == [
         "Thanks for your time! Someone from our team will be in touch."

@@ -10,7 +10,12 @@ variables, which the composition root reads.
 - ``fields``: checked field types (Slack ids, timezones, origins, ...);
 - ``sections``: the sections and ``LeadbotConfig``, which checks across them
   (how to add a section is written there);
-- ``script``: the ``script:`` section, the qualification questions;
+- ``script``: the ``script:`` section, the qualification questions, and
+  ``Comparison``, the one-operator test that skip conditions, scoring and
+  routing rules share;
+- ``scoring``: the ``scoring:`` section (rules, thresholds, decay);
+- ``routing``: the ``regions:`` and ``routing:`` sections;
+- ``hours``: working-hours blocks (``working_hours`` of a rep);
 - ``loader``: ``load_config``/``parse_config`` and pydantic errors in plain words.
 """
 
@@ -31,6 +36,7 @@ from bot.config.fields import (
     _Section,
     normalize_origin,
 )
+from bot.config.hours import HoursConfig, weekly_hours
 from bot.config.loader import (
     EXAMPLE_CONFIG_PATH,
     _read_yaml,
@@ -39,15 +45,19 @@ from bot.config.loader import (
     parse_config,
 )
 from bot.config.problems import ConfigError, ConfigProblem, Loc, _Refs, _show, format_path
-from bot.config.script import Closing, QuestionConfig, ScriptSection, SkipIf
+from bot.config.routing import RouteRuleConfig, RouteTestConfig
+from bot.config.scoring import ScoreRuleConfig, ScoringSection, Thresholds, When
+from bot.config.script import Closing, Comparison, QuestionConfig, ScriptSection, SkipIf
 from bot.config.sections import LeadbotConfig, Queue, Rep, Widget, Workspace
 
 __all__ = [
     "EXAMPLE_CONFIG_PATH",
     "Closing",
+    "Comparison",
     "ConfigError",
     "ConfigProblem",
     "DisplayName",
+    "HoursConfig",
     "LeadbotConfig",
     "Loc",
     "Origin",
@@ -55,12 +65,18 @@ __all__ = [
     "Queue",
     "Region",
     "Rep",
+    "RouteRuleConfig",
+    "RouteTestConfig",
+    "ScoreRuleConfig",
+    "ScoringSection",
     "ScriptSection",
     "SkipIf",
     "SlackChannelId",
     "SlackUserId",
     "Slug",
+    "Thresholds",
     "Timezone",
+    "When",
     "Widget",
     "Workspace",
     "_Refs",
@@ -76,4 +92,5 @@ __all__ = [
     "load_config",
     "normalize_origin",
     "parse_config",
+    "weekly_hours",
 ]

@@ -10,17 +10,28 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated
+from datetime import time
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+)
 from pydantic_core import PydanticCustomError
 
 from bot.config.problems import _show
 
 #: Error types whose messages are written here in full (see ``loader._message``).
-OWN_MESSAGE_TYPES = frozenset({"pattern", "timezone", "region", "origin", "scalar"})
+OWN_MESSAGE_TYPES = frozenset(
+    {"pattern", "timezone", "region", "origin", "scalar", "clock_time", "weekday", "domain"}
+)
 
 
 def _pattern(regex: str, what: str) -> Callable[[str], str]:
@@ -121,6 +132,62 @@ def _check_scalar(value: object) -> str | float:
     )
 
 
+def _clock_time(latest: str) -> Callable[[object], time]:
+    """A check for ``"HH:MM"`` from 00:00 to ``latest`` ("23:59" or "24:00")."""
+
+    def check(value: object) -> time:
+        if isinstance(value, str):
+            text = value.strip()
+            found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
+            if found:
+                return time(int(found[1]), int(found[2]))
+            if text == "24:00" and latest == "24:00":
+                return time(0)  # midnight at the end of the day
+        hint = ""
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1440:
+            # YAML 1.1 reads an unquoted 17:30 as the base-60 number 1050.
+            written = f"{value // 60}:{value % 60:02d}"
+            hint = f'; put it in quotes: "{written}" (YAML reads an unquoted {written} as {value})'
+        raise PydanticCustomError(
+            "clock_time",
+            f'must be a time of day from "00:00" to "{latest}", like "09:00" (got {{got}})' + hint,
+            {"got": _show(value)},
+        )
+
+    return check
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_NAMES = {
+    name: i
+    for i, full in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    )
+    for name in (full, full[:3])
+}
+
+
+def _check_weekday(value: object) -> int:
+    """A day name, ``mon`` or ``monday`` in any case, as 0 (Monday) to 6 (Sunday)."""
+    day = _WEEKDAY_NAMES.get(value.strip().lower()) if isinstance(value, str) else None
+    if day is None:
+        raise PydanticCustomError(
+            "weekday",
+            f"must be a day of the week: {', '.join(WEEKDAYS)} (got {{got}})",
+            {"got": _show(value)},
+        )
+    return day
+
+
+def _check_domain(value: str) -> str:
+    domain = value.strip().rstrip(".").lower().removeprefix("@")
+    if "." not in domain or not _HOST.fullmatch(domain):
+        raise PydanticCustomError(
+            "domain", "must be an email domain like mail.example (got {got})", {"got": _show(value)}
+        )
+    return domain
+
+
 SlackUserId = Annotated[
     str, AfterValidator(_pattern(r"[UW][A-Z0-9]{2,}", "a Slack user id like U0123ABCD"))
 ]
@@ -142,6 +209,39 @@ DisplayName = Annotated[str, Field(min_length=1, max_length=80)]
 Origin = Annotated[str, AfterValidator(_check_origin)]
 #: A value a skip condition compares with: text or a number, never a YAML boolean.
 Scalar = Annotated[str | float, PlainValidator(_check_scalar)]
+
+
+#: A time of day written "09:00", from "00:00" to "23:59".
+StartTime = Annotated[time, PlainValidator(_clock_time("23:59"))]
+#: The same, up to "24:00": "24:00" and "00:00" both mean midnight at the end of the day,
+#: ``time(0)`` as ``bot.domain.hours`` reads an end.
+EndTime = Annotated[time, PlainValidator(_clock_time("24:00"))]
+#: A day of the week written mon..sun (or in full), as 0 (Monday) to 6.
+Weekday = Annotated[int, PlainValidator(_check_weekday)]
+#: An email domain, lowercased.
+Domain = Annotated[str, AfterValidator(_check_domain)]
+
+#: Tags of ``OneOrMany``'s two forms; the loader leaves them out of locations.
+ONE, MANY = "<one>", "<many>"
+UNION_TAGS = frozenset({ONE, MANY})
+
+
+def _one_or_many(value: Any) -> str:
+    return MANY if isinstance(value, list | tuple) else ONE
+
+
+T = TypeVar("T")
+#: One item, or a list of them: ``intake: api`` or ``intake: [api, widget]``.
+OneOrMany = Annotated[
+    Annotated[T, Tag(ONE)] | Annotated[tuple[T, ...], Tag(MANY)], Discriminator(_one_or_many)
+]
+
+
+def as_tuple(value: T | tuple[T, ...] | None) -> tuple[T, ...]:
+    """A ``OneOrMany`` value as a tuple (None: empty)."""
+    if value is None:
+        return ()
+    return value if isinstance(value, tuple) else (value,)
 
 
 #: Non-empty text the bot says; surrounding spaces are dropped.

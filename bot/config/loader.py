@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.config.fields import OWN_MESSAGE_TYPES
+from bot.config.fields import ONE, OWN_MESSAGE_TYPES, UNION_TAGS
 from bot.config.problems import ConfigError, ConfigProblem, Loc, _Refs, _show, format_path
 from bot.config.sections import LeadbotConfig
 
@@ -155,7 +155,10 @@ def _line_for(loc: Loc, lines: dict[Loc, int]) -> int:
 def _translate(exc: ValidationError, lines: dict[Loc, int], source: str) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     for err in exc.errors():
-        loc: Loc = tuple(err["loc"])
+        # A value that may be written two ways (``OneOrMany``) is located as written.
+        loc: Loc = tuple(part for part in err["loc"] if part not in UNION_TAGS)
+        if loc and loc[-1] == "[key]":  # a mapping's key, such as a region's name
+            loc = loc[:-1]
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, _Refs):
             for rel, message in cause.items:
@@ -170,6 +173,8 @@ def _translate(exc: ValidationError, lines: dict[Loc, int], source: str) -> list
             problems.append(ConfigProblem(format_path(parent), line, message, source))
         else:
             message = _message(err["type"], err["msg"], err.get("ctx") or {}, err["input"], loc)
+            if err["type"] == "model_type" and err["loc"][-1:] == (ONE,):
+                message = f"must be a mapping or a list of mappings (got {_show(err['input'])})"
             problems.append(ConfigProblem(format_path(loc), _line_for(loc, lines), message, source))
     return problems
 
@@ -213,6 +218,8 @@ def _message(kind: str, msg: str, ctx: dict[str, Any], found: object, loc: Loc) 
         if kind == "string_type" and isinstance(found, bool | int | float):
             text += "; put the value in quotes"  # YAML reads NO as false, 0123 as a number
         return text
+    if kind == "greater_than":
+        return f"must be more than {ctx['gt']:g} (got {got})"
     if kind == "greater_than_equal":
         return f"must be at least {ctx['ge']} (got {got})"
     if kind == "less_than_equal":
@@ -239,8 +246,10 @@ def _model_at(loc: Loc) -> type[BaseModel]:
     """The section model that validates the mapping at ``loc``."""
     tp: Any = LeadbotConfig
     for part in loc:
-        tp = _unwrap(tp)
-        tp = _keys(tp)[part].annotation if isinstance(part, str) else get_args(tp)[0]
+        if isinstance(part, str):
+            tp = _keys(_unwrap(tp))[part].annotation
+        else:
+            tp = get_args(_unwrap(tp, sequence=True))[0]
     model: type[BaseModel] = _unwrap(tp)
     return model
 
@@ -250,13 +259,19 @@ def _keys(model: type[BaseModel]) -> dict[str, Any]:
     return {info.alias or name: info for name, info in model.model_fields.items()}
 
 
-def _unwrap(tp: Any) -> Any:
-    """Strip ``Annotated[...]`` and ``X | None`` down to X."""
+def _unwrap(tp: Any, sequence: bool = False) -> Any:
+    """Strip ``Annotated[...]`` and ``X | None`` down to X.
+
+    Of a union of one item or a list (``OneOrMany``), the list when
+    ``sequence`` (the location goes on with an index), else the item.
+    """
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
             tp = get_args(tp)[0]
         elif origin in (Union, types.UnionType):
-            tp = next(a for a in get_args(tp) if a is not type(None))
+            options = [a for a in get_args(tp) if a is not type(None)]
+            lists = [a for a in options if get_origin(_unwrap(a)) in (tuple, list)]
+            tp = (lists if sequence and lists else options)[0]
         else:
             return tp

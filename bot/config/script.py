@@ -13,7 +13,7 @@ the two equal).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -44,10 +44,14 @@ DEFAULT_TEXT_LENGTH = 500
 MAX_CHOICES = 10
 
 
-class SkipIf(_Section):
-    """Skip the question when an earlier answer meets one test."""
+class Comparison(_Section):
+    """A test on one value with one operator, as skip conditions, scoring and routing write it.
 
-    question: Slug
+    Subclasses add the key naming what is compared (``question``,
+    ``answer``, ``attribute``); one whose operator may be left out
+    overrides ``_one_test``.
+    """
+
     equals: Scalar | None = None
     in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
     not_in: tuple[Scalar, ...] | None = Field(default=None, min_length=1)
@@ -55,13 +59,19 @@ class SkipIf(_Section):
     at_least: float | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
-    def _one_test(self) -> SkipIf:
-        given = [op for op in Operator if self._raw(op) is not None]
+    def _one_test(self) -> Self:
+        self._check_one_operator()
+        return self
+
+    def _given(self) -> list[Operator]:
+        return [op for op in Operator if self._raw(op) is not None]
+
+    def _check_one_operator(self) -> None:
+        given = self._given()
         if len(given) != 1:
             names = ", ".join(op.value for op in Operator)
             found = f" (found {' and '.join(op.value for op in given)})" if given else ""
             raise _Refs([((), f"needs exactly one of {names}{found}")])
-        return self
 
     @property
     def operator(self) -> Operator:
@@ -72,8 +82,18 @@ class SkipIf(_Section):
         raw = self._raw(self.operator)
         return tuple(raw) if isinstance(raw, tuple) else (raw,)
 
+    def condition(self, name: str) -> Condition:
+        """The domain condition: this test on the value called ``name``."""
+        return Condition(name, self.operator, self.values)
+
     def _raw(self, op: Operator) -> Any:
         return getattr(self, "in_" if op is Operator.IN else op.value)
+
+
+class SkipIf(Comparison):
+    """Skip the question when an earlier answer meets one test."""
+
+    question: Slug
 
 
 class QuestionConfig(_Section):
@@ -140,9 +160,7 @@ class QuestionConfig(_Section):
             max_length=self.max_length or DEFAULT_TEXT_LENGTH,
             reask=self.reask or default_reask(self, reject),
             optional=self.optional,
-            skip_if=None
-            if self.skip_if is None
-            else Condition(self.skip_if.question, self.skip_if.operator, self.skip_if.values),
+            skip_if=None if self.skip_if is None else self.skip_if.condition(self.skip_if.question),
             reject_disposable=kind is AnswerKind.EMAIL and reject,
         )
 
@@ -323,27 +341,36 @@ def _check_skip_if(
         which = "this question itself" if j == i else f"questions[{j}], which comes later"
         message = f"must name an earlier question ({cond.question!r} is {which})"
         return [((*here, "question"), message)]
-    target = questions[j]
-    op = cond.operator
-    key: Loc = (*here, "in" if op is Operator.IN else op.value)
+    return check_values(cond, cond.question, questions[j], here)
+
+
+def check_values(
+    test: Comparison, qid: str, target: QuestionConfig, here: Loc
+) -> list[tuple[Loc, str]]:
+    """Problems with a test on the answer to ``target``: values that answer cannot have.
+
+    Shared by skip conditions, scoring rules and routing rules; ``here`` is
+    where ``test`` is, so each bad value is reported at its own key.
+    """
+    op = test.operator
+    key: Loc = (*here, op.value)  # the key as written: `in`, not the field `in_`
     if op in (Operator.LESS_THAN, Operator.AT_LEAST):
         if target.type != "number":
-            message = f"compares numbers, but {cond.question!r} is a {target.type} question"
-            return [(key, message)]
+            return [(key, f"compares numbers, but {qid!r} is a {target.type} question")]
         return []
     many = op in (Operator.IN, Operator.NOT_IN)
     found: list[tuple[Loc, str]] = []
-    for k, value in enumerate(cond.values):
+    for k, value in enumerate(test.values):
         at = (*key, k) if many else key
         if target.type == "choice":
             choices = target.choices or ()
             if isinstance(value, str) and _exact(choices, value) is not None:
                 continue
             listed = ", ".join(repr(c) for c in choices)
-            message = f"must be one of the choices of {cond.question!r}: {listed}"
+            message = f"must be one of the choices of {qid!r}: {listed}"
             found.append((at, f"{message} (got {_show(value)})"))
         elif target.type == "number" and isinstance(value, str):
-            message = f"must be a number, as {cond.question!r} is a number question"
+            message = f"must be a number, as {qid!r} is a number question"
             found.append((at, f"{message} (got {_show(value)})"))
     return found
 

@@ -27,8 +27,14 @@ from bot.config.fields import (
     _Section,
     normalize_origin,
 )
+from bot.config.hours import WorkingHours, weekly_hours
 from bot.config.problems import Loc, _Refs
+from bot.config.routing import RouteRuleConfig, check_regions, check_routing
+from bot.config.scoring import ScoringSection, check_scoring
 from bot.config.script import ScriptSection
+from bot.domain.hours import WeeklyHours
+from bot.domain.routing import RouteRule
+from bot.domain.scoring import ScoringModel
 from bot.domain.script import Script
 
 
@@ -45,6 +51,8 @@ class Rep(_Section):
 
     ``timezone`` None means "the workspace timezone"; use
     ``LeadbotConfig.rep_timezone`` rather than reading it directly.
+    ``working_hours`` (read in that timezone) None means always working;
+    ``LeadbotConfig.rep_hours`` gives them as ``WeeklyHours``.
     """
 
     id: SlackUserId
@@ -52,6 +60,14 @@ class Rep(_Section):
     timezone: Timezone | None = None
     capacity: int = Field(default=10, ge=1, strict=True)
     weight: int = Field(default=1, ge=1, le=10, strict=True)
+    working_hours: WorkingHours | None = None
+
+    @field_validator("working_hours")
+    @classmethod
+    def _some_hours(cls, hours: object) -> object:
+        if hours == ():
+            raise _Refs([((), "must list at least one block; leave it out to work at any time")])
+        return hours
 
 
 class Queue(_Section):
@@ -116,6 +132,9 @@ class LeadbotConfig(_Section):
     queues: tuple[Queue, ...]
     widget: Widget = Widget()
     script: ScriptSection = Field(default_factory=ScriptSection)
+    scoring: ScoringSection | None = None  # None: every lead is SQL (ScoringModel.default())
+    regions: dict[Slug, tuple[Region, ...]] = Field(default_factory=dict)
+    routing: tuple[RouteRuleConfig, ...] = Field(default=(), max_length=100)
 
     @field_validator("reps")
     @classmethod
@@ -173,6 +192,39 @@ class LeadbotConfig(_Section):
             return (queues[0].model_copy(update={"default": True}),)
         return queues
 
+    @field_validator("scoring")
+    @classmethod
+    def _scoring_fits_script(
+        cls, scoring: ScoringSection | None, info: ValidationInfo
+    ) -> ScoringSection | None:
+        if scoring is not None and "script" in info.data:
+            found = check_scoring(scoring, info.data["script"].questions)
+            if found:
+                raise _Refs(found)
+        return scoring
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_sensible(cls, regions: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        found = check_regions(regions)
+        if found:
+            raise _Refs(found)
+        return regions
+
+    @field_validator("routing")
+    @classmethod
+    def _routing_consistent(
+        cls, rules: tuple[RouteRuleConfig, ...], info: ValidationInfo
+    ) -> tuple[RouteRuleConfig, ...]:
+        # Checked only once the sections it refers to are valid themselves.
+        if not {"queues", "regions", "script"} <= info.data.keys():
+            return rules
+        queue_ids = tuple(q.id for q in info.data["queues"])
+        found = check_routing(rules, queue_ids, info.data["regions"], info.data["script"].questions)
+        if found:
+            raise _Refs(found)
+        return rules
+
     @property
     def default_queue(self) -> Queue:
         """The queue that catches leads no routing rule matches."""
@@ -196,6 +248,22 @@ class LeadbotConfig(_Section):
         """The rep's own timezone, or the workspace's when they have none."""
         return ZoneInfo(self.rep(rep_id).timezone or self.workspace.timezone)
 
+    def rep_hours(self, rep_id: str) -> WeeklyHours:
+        """The rep's working hours, in ``rep_timezone``; always working when none are set."""
+        return weekly_hours(self.rep(rep_id).working_hours)
+
     def qualification_script(self) -> Script:
         """The widget's qualification script, ready for ``bot.domain.script``."""
         return self.script.to_script()
+
+    def scoring_model(self) -> ScoringModel:
+        """The scoring rules and thresholds; without a ``scoring`` section every lead is SQL."""
+        return ScoringModel.default() if self.scoring is None else self.scoring.to_model()
+
+    def routing_rules(self) -> tuple[RouteRule, ...]:
+        """The routing rules in file order, for ``bot.domain.routing.route_lead``."""
+        return tuple(rule.to_rule() for rule in self.routing)
+
+    def regions_map(self) -> dict[str, frozenset[str]]:
+        """Region name → its ISO country codes."""
+        return {name: frozenset(countries) for name, countries in self.regions.items()}

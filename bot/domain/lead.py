@@ -23,6 +23,11 @@ class LeadState(StrEnum):
 #: States in which nobody owns the lead yet, so a claim may take it.
 CLAIMABLE_STATES: frozenset[LeadState] = frozenset({LeadState.NEW, LeadState.OFFERED})
 
+#: States in which a rep owns the lead and is working it: they count against capacity.
+OWNED_OPEN_STATES: frozenset[LeadState] = frozenset(
+    {LeadState.CLAIMED, LeadState.CONTACTED, LeadState.QUALIFIED}
+)
+
 #: States a lead does not leave for a returning person: they get a new lead instead.
 CLOSED_STATES: frozenset[LeadState] = frozenset({LeadState.WON, LeadState.LOST, LeadState.SPAM})
 
@@ -49,6 +54,14 @@ class LeadSnapshot:
     merged_count: int = 0
     intake: str | None = None  # api | widget | import
     asked_for_human: bool = False
+    reasons: tuple[str, ...] = ()  # the top scoring reasons, e.g. "+30 budget over $50k"
+    offered_rep_id: str | None = None
+    exclusive_until: datetime | None = None
+    route_reason: str | None = None  # why this queue
+    skipped: tuple[tuple[str, str], ...] = ()  # (rep id, why) passed over at the last offer
+    first_contact_at: datetime | None = None
+    lost_reason: str | None = None
+    follow_up_at: datetime | None = None
 
     @property
     def is_chat(self) -> bool:
@@ -75,3 +88,53 @@ def format_duration(delta: timedelta) -> str:
         return f"{hours}h {minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
+
+
+class LeadAction(StrEnum):
+    """What an owner (or a manager) can do to a claimed lead: the card's buttons."""
+
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    WON = "won"
+    LOST = "lost"
+    NURTURE = "nurture"
+    RELEASE = "release"
+
+
+#: The states each action may start from; also the order of the card's buttons.
+ACTION_FROM: dict[LeadAction, frozenset[LeadState]] = {
+    LeadAction.CONTACTED: frozenset({LeadState.CLAIMED, LeadState.NURTURE}),
+    LeadAction.QUALIFIED: frozenset({LeadState.CLAIMED, LeadState.CONTACTED, LeadState.NURTURE}),
+    LeadAction.WON: OWNED_OPEN_STATES | {LeadState.NURTURE},
+    LeadAction.LOST: OWNED_OPEN_STATES | {LeadState.NURTURE},
+    LeadAction.NURTURE: OWNED_OPEN_STATES,
+    LeadAction.RELEASE: OWNED_OPEN_STATES | {LeadState.NURTURE},
+}
+
+#: Where each action takes the lead (Release goes back to the queue: `offered` or `new`).
+ACTION_TO: dict[LeadAction, LeadState | None] = {
+    LeadAction.CONTACTED: LeadState.CONTACTED,
+    LeadAction.QUALIFIED: LeadState.QUALIFIED,
+    LeadAction.WON: LeadState.WON,
+    LeadAction.LOST: LeadState.LOST,
+    LeadAction.NURTURE: LeadState.NURTURE,
+    LeadAction.RELEASE: None,
+}
+
+
+def actions_for(state: LeadState) -> tuple[LeadAction, ...]:
+    """The buttons an owned lead in `state` shows, in card order."""
+    return tuple(a for a, allowed in ACTION_FROM.items() if state in allowed)
+
+
+def action_refusal(
+    action: LeadAction, state: LeadState, *, actor: str, owner: str | None, manager: bool
+) -> str | None:
+    """Why `actor` may not do `action` now (a sentence for them), or None when they may."""
+    if owner is None:
+        return "Nobody owns this lead yet: claim it first."
+    if actor != owner and not manager:
+        return f"Only the lead's owner or a manager can mark it {action.value}."
+    if state not in ACTION_FROM[action]:
+        return f"This lead is {state.value}; it can't be marked {action.value} now."
+    return None

@@ -13,30 +13,35 @@ from bot.leads import Leads
 from store import outbox as outbox_store
 from store.db import Database
 from store.models import Lead, LeadEvent, OutboxMessage
-from tests.factories import intake, seed_directory
+from tests.factories import intake, make_leads, seed_directory
 
 
 @pytest.fixture
 async def leads(db: Database, clock: FakeClock) -> Leads:
-    return Leads(db, clock, lambda: None)
+    return make_leads(db, clock)
 
 
 async def test_capture_writes_lead_event_and_outbox_row_together(
     db: Database, leads: Leads
 ) -> None:
     async with db.transaction() as session:
-        queue = await seed_directory(session)
-    lead_id = await leads.capture(
-        intake(email=parse_email("pat@example.com")), queue, actor="api-key:1"
-    )
+        await seed_directory(session)
+    lead_id = await leads.capture(intake(email=parse_email("pat@example.com")), actor="api-key:1")
     async with db.reading() as session:
         lead = await session.get(Lead, lead_id)
         events = list(await session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead_id)))
         rows = list(await session.scalars(select(OutboxMessage)))
-    assert lead is not None and lead.state == "new" and lead.email_normalized == "pat@example.com"
-    assert [(e.kind, e.to_state, e.actor) for e in events] == [("captured", "new", "api-key:1")]
+    assert (
+        lead is not None and lead.state == "offered" and lead.email_normalized == "pat@example.com"
+    )
+    assert lead.offered_rep_id == "U0REP000" and lead.grade == "SQL"  # +40 for the form
+    assert [(e.kind, e.to_state, e.actor) for e in events] == [
+        ("captured", "new", "api-key:1"),
+        ("offered", "offered", "api-key:1"),
+    ]
     assert [(r.kind, r.lead_id, r.payload, r.ordering_key) for r in rows] == [
-        ("post_card", lead_id, {"channel": "C0SALES01"}, "channel:C0SALES01")
+        ("post_card", lead_id, {"channel": "C0SALES01"}, "channel:C0SALES01"),
+        ("dm_offer", lead_id, {"rep": "U0REP000"}, "dm:U0REP000"),
     ]
 
 
@@ -44,14 +49,14 @@ async def test_capture_that_fails_midway_stores_nothing(
     db: Database, leads: Leads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with db.transaction() as session:
-        queue = await seed_directory(session)
+        await seed_directory(session)
 
     async def broken_enqueue(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(outbox_store, "enqueue", broken_enqueue)
     with pytest.raises(RuntimeError):
-        await leads.capture(intake(), queue, actor="test")
+        await leads.capture(intake(), actor="test")
     async with db.reading() as session:
         for model in (Lead, LeadEvent, OutboxMessage):
             assert await session.scalar(select(func.count()).select_from(model)) == 0
@@ -61,10 +66,10 @@ async def test_claim_race_twenty_clickers_fifty_times(
     db: Database, leads: Leads, clock: FakeClock
 ) -> None:
     async with db.transaction() as session:
-        queue = await seed_directory(session, reps=20)
+        await seed_directory(session, reps=20)
     clickers = [f"U0REP{i:03d}" for i in range(20)]
     for _ in range(50):
-        lead_id = await leads.capture(intake(), queue, actor="test")
+        lead_id = await leads.capture(intake(), actor="test")
         clock.advance(7)
         results = await asyncio.gather(*(leads.claim(lead_id, rep) for rep in clickers))
         winners = [rep for rep, result in zip(clickers, results, strict=True) if result.won]
@@ -81,16 +86,16 @@ async def test_claim_race_twenty_clickers_fifty_times(
             )
         assert lead is not None and lead.owner_id == winners[0] and lead.state == "claimed"
         assert [(c.actor, c.from_state, c.to_state) for c in claims] == [
-            (winners[0], "new", "claimed")
+            (winners[0], "offered", "claimed")
         ]
         assert claims[0].data["seconds_to_claim"] == 7
 
 
 async def test_claim_of_unknown_lead_and_second_claim(db: Database, leads: Leads) -> None:
     async with db.transaction() as session:
-        queue = await seed_directory(session)
+        await seed_directory(session)
     assert (await leads.claim(999, "U0REP000")).found is False
-    lead_id = await leads.capture(intake(), queue, actor="test")
+    lead_id = await leads.capture(intake(), actor="test")
     assert (await leads.claim(lead_id, "U0REP000")).won
     again = await leads.claim(lead_id, "U0REP000")
     assert (again.won, again.owner_id) == (False, "U0REP000")
@@ -98,4 +103,4 @@ async def test_claim_of_unknown_lead_and_second_claim(db: Database, leads: Leads
     assert (other.won, other.owner_id) == (False, "U0REP000")
     async with db.reading() as session:
         rows = list(await session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
-    assert rows == ["post_card", "update_card"]
+    assert rows == ["post_card", "dm_offer", "update_card"]

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from bot.clock import FakeClock
 from bot.domain.contact import parse_email
-from bot.leads import Leads, QueueTarget
+from bot.leads import QueueTarget
 from bot.outbox import (
     CARD_EVENT_TYPE,
     OutboxDispatcher,
@@ -21,8 +21,8 @@ from bot.outbox import (
 )
 from handlers.cards import render_lead_card, render_merge_note
 from store.db import Database
-from store.models import Lead, OutboxMessage
-from tests.factories import intake, seed_directory
+from store.models import Lead, OutboxMessage, Rep
+from tests.factories import intake, make_leads, seed_directory
 
 
 class RecordingSender:
@@ -95,13 +95,17 @@ def dispatcher(db: Database, clock: FakeClock, sender: RecordingSender) -> Outbo
 
 @pytest.fixture
 async def queue(db: Database) -> QueueTarget:
+    """The queue's reps are all away, so leads are open to the channel and no offer DMs
+    join the channel's rows: these tests are about the channel's cards."""
     async with db.transaction() as session:
-        return await seed_directory(session)
+        target = await seed_directory(session)
+        await session.execute(update(Rep).values(away=True))
+    return target
 
 
 async def capture(db: Database, clock: FakeClock, queue: QueueTarget, n: int = 1) -> list[int]:
-    leads = Leads(db, clock, lambda: None)
-    return [await leads.capture(intake(name=f"Lead {i}"), queue, actor="test") for i in range(n)]
+    leads = make_leads(db, clock)
+    return [await leads.capture(intake(name=f"Lead {i}"), actor="test") for i in range(n)]
 
 
 async def outbox_rows(db: Database) -> list[OutboxMessage]:
@@ -209,7 +213,7 @@ async def test_update_waits_for_the_post_and_renders_the_latest_state(
     db, clock, queue, dispatcher, sender
 ) -> None:  # type: ignore[no-untyped-def]
     [lead_id] = await capture(db, clock, queue)
-    leads = Leads(db, clock, lambda: None)
+    leads = make_leads(db, clock)
     await dispatcher.run_once()
     clock.advance(90)
     assert (await leads.claim(lead_id, "U0REP001")).won
@@ -260,13 +264,10 @@ async def test_merge_note_goes_into_the_card_thread_after_the_card(
     dispatcher = OutboxDispatcher(
         db, clock, sender, render_lead_card, render_merge_note=render_merge_note
     )
-    leads = Leads(db, clock, lambda: None)
+    leads = make_leads(db, clock)
     email = parse_email("back@example.com")
-    lead_id = await leads.capture(intake(email=email), queue, actor="test")
-    assert (
-        await leads.capture(intake(email=email, answers={"budget": "5"}), queue, actor="t")
-        == lead_id
-    )
+    lead_id = await leads.capture(intake(email=email), actor="test")
+    assert await leads.capture(intake(email=email, answers={"budget": "5"}), actor="t") == lead_id
     assert (await leads.claim(lead_id, "U0REP001")).won
     # One pass: the card, then its update, then the note, in order, in one channel.
     assert await dispatcher.run_once() == 4
@@ -280,10 +281,10 @@ async def test_merge_note_goes_into_the_card_thread_after_the_card(
 async def test_merge_note_without_a_renderer_fails_for_good_not_silently(
     db, clock, queue, dispatcher, sender
 ) -> None:  # type: ignore[no-untyped-def]
-    leads = Leads(db, clock, lambda: None)
+    leads = make_leads(db, clock)
     email = parse_email("back@example.com")
-    lead_id = await leads.capture(intake(email=email), queue, actor="test")
-    await leads.capture(intake(email=email), queue, actor="test")
+    lead_id = await leads.capture(intake(email=email), actor="test")
+    await leads.capture(intake(email=email), actor="test")
     await dispatcher.run_once()
     assert sender.posted_lead_ids() == [lead_id] and sender.thread_posts == []
     assert [(r.kind, r.status) for r in await outbox_rows(db)] == [

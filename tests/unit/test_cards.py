@@ -75,7 +75,15 @@ def test_claimed_card_shows_owner_and_time_to_claim() -> None:
         claimed_at=CAPTURED + timedelta(minutes=1, seconds=23),
     )
     message = render_lead_card(lead, CAPTURED)
-    assert not [b for b in message.blocks if b["type"] == "actions"]
+    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons] == [
+        "Contacted",
+        "Qualified",
+        "Won",
+        "Lost",
+        "Nurture",
+        "Release",
+    ]
     texts = " ".join(text for _, text in text_objects(message.blocks))
     assert "Claimed by <@U0ALICE1> after 1m 23s" in texts
 

@@ -1,0 +1,178 @@
+"""Offering a lead to the next rep of its queue (SPEC §5), inside the caller's transaction.
+
+The choice itself is pure (`bot/domain/rotation.py`); this module feeds it the
+stored rotation state plus what only the configuration knows (working hours in
+each rep's timezone), writes the outcome back, records the `offered` (or
+`opened`) event and a `passed` event per rep passed over, and queues the DM to
+the offered rep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import LeadbotConfig
+from bot.domain.hours import is_open
+from bot.domain.lead import LeadState
+from bot.domain.rotation import Candidate, Choice, choose_rep
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store import rotation as rotation_store
+from store.db import Database
+from store.models import Lead
+
+#: Outbox kind: a DM to the offered rep with the lead's card.
+DM_OFFER = "dm_offer"
+
+
+def dm_key(rep_id: str) -> str:
+    """Outbox ordering key for one rep's DMs."""
+    return f"dm:{rep_id}"
+
+
+class Offers:
+    """Chooses and records offers. The queues and their members come from the database
+    (mirrored from the configuration at start); working hours and managers from the
+    configuration itself."""
+
+    def __init__(self, config: LeadbotConfig) -> None:
+        self._config = config
+        self._known_reps = {r.id for r in config.reps}
+
+    def is_manager(self, user_id: str) -> bool:
+        return user_id in self._config.managers
+
+    async def may_claim(self, session: AsyncSession, queue_id: str | None, user_id: str) -> bool:
+        """Reps of the lead's queue, and managers, may claim its lead once it is open."""
+        if self.is_manager(user_id):
+            return True
+        return queue_id is not None and await rotation_store.is_member(session, queue_id, user_id)
+
+    def working(self, rep_id: str, now: datetime) -> bool:
+        """Within the rep's working hours, in their own timezone (no hours: always)."""
+        if rep_id not in self._known_reps:
+            return True
+        return is_open(self._config.rep_hours(rep_id), self._config.rep_timezone(rep_id), now)
+
+    async def offer(
+        self,
+        session: AsyncSession,
+        *,
+        lead_id: int,
+        queue_id: str,
+        now: datetime,
+        actor: str,
+        excluded: Collection[str] = (),
+        routing: dict[str, Any] | None = None,
+    ) -> Choice:
+        """Offer the lead to the queue's next available rep, or open it to the channel.
+
+        Leaves the lead `offered` (exclusive to the rep for the queue's window)
+        or `new` with nobody offered; `routing` is the lead's stored routing
+        note, to which this offer is added for the card.
+        """
+        queue = await rotation_store.lock_queue(session, queue_id)
+        stored = await rotation_store.members(session, queue_id)
+        choice = choose_rep(
+            [
+                Candidate(
+                    rep_id=m.rep_id,
+                    position=m.position,
+                    weight=m.weight,
+                    earned=m.earned,
+                    offers=m.offers,
+                    last_offered_at=m.last_offered_at,
+                    away=m.away,
+                    working=self.working(m.rep_id, now),
+                    open_leads=m.open_leads,
+                    capacity=m.capacity,
+                )
+                for m in stored
+            ],
+            excluded,
+        )
+        await rotation_store.record_choice(
+            session, queue_id=queue_id, shares=choice.shares, chosen=choice.rep_id, now=now
+        )
+        skipped = [{"rep": s.rep_id, "reason": s.reason.value} for s in choice.skipped]
+        offer_note = {"rep": choice.rep_id, "skipped": skipped, "at": now.isoformat()}
+        window = timedelta(seconds=queue.exclusivity_seconds)
+        exclusive = window if choice.rep_id and window else None
+        await session.execute(
+            update(Lead)
+            .where(Lead.id == lead_id)
+            .values(
+                state=(LeadState.OFFERED if choice.rep_id else LeadState.NEW).value,
+                queue_id=queue_id,
+                offered_rep_id=choice.rep_id,
+                offered_at=now if choice.rep_id else None,
+                exclusive_until=now + exclusive if exclusive else None,
+                routing={**(routing or {}), "offer": offer_note},
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for s in choice.skipped:
+            await lead_store.add_event(
+                session,
+                lead_id=lead_id,
+                kind="passed",
+                actor=actor,
+                at=now,
+                reason=s.reason.value,
+                data={"rep": s.rep_id, "queue": queue_id},
+            )
+        if choice.rep_id is None:
+            await lead_store.add_event(
+                session,
+                lead_id=lead_id,
+                kind="opened",
+                actor=actor,
+                at=now,
+                reason="nobody available",
+                data={"queue": queue_id, "skipped": skipped},
+            )
+            return choice
+        await lead_store.add_event(
+            session,
+            lead_id=lead_id,
+            kind="offered",
+            actor=actor,
+            at=now,
+            to_state=LeadState.OFFERED.value,
+            data={
+                "rep": choice.rep_id,
+                "queue": queue_id,
+                "exclusive_seconds": exclusive.total_seconds() if exclusive else 0,
+                "skipped": skipped,
+            },
+        )
+        await outbox_store.enqueue(
+            session,
+            kind=DM_OFFER,
+            ordering_key=dm_key(choice.rep_id),
+            lead_id=lead_id,
+            payload={"rep": choice.rep_id},
+            now=now,
+        )
+        return choice
+
+
+class Rotation:
+    """Reps taking themselves out of the rotation and back (`/leads away`, `/leads back`)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def set_away(self, rep_id: str, away: bool) -> bool | None:
+        """Whether the rep was away before; None when they are not a rep."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            return await rotation_store.set_away(session, rep_id, away=away, now=now)

@@ -1,0 +1,49 @@
+"""The outbox's handler for `dm_offer` rows: the offered rep's DM with the lead's card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.domain.lead import LeadSnapshot, LeadState
+from bot.outbox import PermanentSlackError, RenderedMessage
+from store import leads as lead_store
+from store.db import Database
+from store.models import OutboxMessage
+
+
+class DirectSender(Protocol):
+    async def post_message(
+        self, channel: str, message: RenderedMessage, metadata: dict[str, object] | None
+    ) -> str: ...
+
+
+class OfferDMs:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        sender: DirectSender,
+        render: Callable[[LeadSnapshot, datetime], RenderedMessage],
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._sender = sender
+        self._render = render
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        """DM the rep, unless the offer has already moved on (claimed, re-offered)."""
+        rep = str(row.payload.get("rep") or "")
+        if row.lead_id is None or not rep:
+            raise PermanentSlackError(f"dm row {row.id} without a lead or rep")
+        async with self._db.reading() as session:
+            lead = await lead_store.lead_snapshot(session, row.lead_id)
+        if lead is None:
+            raise PermanentSlackError(f"lead {row.lead_id} no longer exists")
+        if lead.state is not LeadState.OFFERED or lead.offered_rep_id != rep:
+            return  # stale: a DM now would offer a lead that is no longer theirs
+        # A user id as the channel posts in the app's DM with that user.
+        # No card metadata: the channel card alone is "the lead's card".
+        await self._sender.post_message(rep, self._render(lead, self._clock.now()), None)
