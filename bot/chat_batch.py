@@ -12,11 +12,12 @@ deadlock, a dropped connection), its turns run again one at a time through
 `Turns.one`, so a bad turn fails only its own caller.
 
 A turn that leaves its conversation to be captured (script finished, no lead)
-*holds* the conversation: its caller is answered at once, the capture runs in
-its own task (`capture`), and later turns of that conversation wait until it is
-done, exactly as one-at-a-time turns would see the lead. The finishing turn has
-committed before the capture starts, so a crash in between loses nothing: the
-capture is redone by `Chat.capture_idle` (finished conversations without a lead).
+*holds* the conversation: its caller is answered at once, the capture (`capture`)
+runs on a second worker task, one capture at a time, and later turns of that
+conversation wait until it is done, exactly as one-at-a-time turns would see the
+lead. The finishing turn has committed before the capture starts, so a crash in
+between loses nothing: the capture is redone by `Chat.capture_idle` (finished
+conversations without a lead).
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ class TurnBatcher:
         #: Conversations waiting for a capture → their turns, in arrival order.
         self._held: dict[str, list[_Pending]] = {}
         self._worker: asyncio.Task[None] | None = None
-        self._captures: set[asyncio.Task[None]] = set()
+        #: Finished conversations waiting for their capture, captured one at a time.
+        self._to_capture: deque[TurnResult] = deque()
+        self._capturer: asyncio.Task[None] | None = None
         self._closed = False
 
     async def submit(self, turn: Turn) -> TurnResult:
@@ -95,28 +98,39 @@ class TurnBatcher:
     async def close(self) -> None:
         """Take no new turns; finish every queued and held one and every capture, then return."""
         self._closed = True
-        while self._worker is not None or self._captures:
-            if self._captures:
-                await asyncio.wait(list(self._captures))
+        while self._worker is not None or self._capturer is not None:
+            if self._capturer is not None:
+                await asyncio.shield(self._capturer)
             if self._worker is not None:
                 await asyncio.shield(self._worker)
 
     def _start_capture(self, result: TurnResult) -> None:
-        chat_id = result.row.id
-        self._held.setdefault(chat_id, [])
+        """Queue the capture. One capture runs at a time: a capture holds the write lock
+        for several statements, so a backlog of them all waiting on the lock would sit
+        in front of every turn; one at a time, a turn waits for one capture at most."""
+        self._held.setdefault(result.row.id, [])
+        self._to_capture.append(result)
+        if self._capturer is None:
+            self._capturer = asyncio.get_running_loop().create_task(
+                self._capture_all(), name="leadbot-chat-captures"
+            )
 
-        async def capture() -> None:
-            try:
-                await self._capture(result)
-            except Exception as exc:  # committed as finished: `capture_idle` retries it
-                log.error("chat %s capture failed (%s); retried later", chat_id, type(exc).__name__)
-                log.debug("chat capture failure", exc_info=True)
-            finally:
-                self._release(chat_id)
-
-        task = asyncio.get_running_loop().create_task(capture(), name="leadbot-chat-capture")
-        self._captures.add(task)
-        task.add_done_callback(self._captures.discard)
+    async def _capture_all(self) -> None:
+        try:
+            while self._to_capture:
+                result = self._to_capture.popleft()
+                chat_id = result.row.id
+                try:
+                    await self._capture(result)
+                except Exception as exc:  # committed as finished: `capture_idle` retries it
+                    log.error(
+                        "chat %s capture failed (%s); retried later", chat_id, type(exc).__name__
+                    )
+                    log.debug("chat capture failure", exc_info=True)
+                finally:
+                    self._release(chat_id)
+        finally:
+            self._capturer = None
 
     # ------------------------------------------------------------------ the worker
 

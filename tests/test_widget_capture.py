@@ -169,3 +169,23 @@ async def test_a_group_that_fails_is_stored_one_at_a_time() -> None:
     await commit.close()
     with pytest.raises(RuntimeError):
         await commit.submit("late")
+
+
+async def test_captures_run_one_at_a_time_behind_the_answers(
+    db: Database, clock: FakeClock
+) -> None:
+    leads = GatedLeads(make_leads(db, clock))
+    chat = await make_chat(db, clock, leads=leads.leads())
+    ids = [(await chat.start(VISIT, origin=None, ip=None)).session_id for _ in range(3)]
+    for n, text in enumerate(FINISHING):
+        texts = [text.replace("ada", f"ada{c}") for c in range(len(ids))]
+        said = await asyncio.gather(
+            *(chat.say(chat_id, t, f"m{n}") for chat_id, t in zip(ids, texts, strict=True))
+        )
+    assert all(s.state.phase == LIVE for s in said)
+    await settle()
+    assert leads.started == 1  # the others wait their turn, not on the write lock
+    leads.gate.set()
+    await chat.close()
+    assert leads.started == 3
+    assert all([await lead_of(db, chat_id) is not None for chat_id in ids])
