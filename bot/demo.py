@@ -31,7 +31,8 @@ DEMO_TOKEN = "xoxb-leadbot-demo"
 
 
 def seed_sandbox(sandbox: Sandbox, config: LeadbotConfig) -> None:
-    """The demo workspace: every rep and manager, and one channel per queue."""
+    """The demo workspace: every rep and manager, one channel per queue, and the managers'
+    escalation channel when the configuration names one."""
     for rep in config.reps:
         sandbox.add_user(
             rep.id,
@@ -53,6 +54,14 @@ def seed_sandbox(sandbox: Sandbox, config: LeadbotConfig) -> None:
             queue.channel,
             name=queue.id,
             members=list(queue.reps) + list(config.managers),
+            bot_is_member=True,
+            is_private=False,
+        )
+    if config.sla.escalation_channel is not None:
+        sandbox.add_channel(
+            config.sla.escalation_channel,
+            name="sales-escalations",
+            members=list(config.managers),
             bot_is_member=True,
             is_private=False,
         )

@@ -80,7 +80,8 @@ SINGLE_PROBLEMS = [
         "    default: true\n    chanel: C0X",  # the extra key goes on line 24
         "queues[0].chanel",
         24,
-        "unknown key 'chanel' (allowed: channel, default, exclusivity_seconds, id, name, reps)",
+        "unknown key 'chanel' (allowed: business_hours, channel, default, exclusivity_seconds, "
+        "id, ladder, name, reps)",
         id="unknown-queue-key",
     ),
     pytest.param(
@@ -289,7 +290,7 @@ SINGLE_PROBLEMS = [
         "slack_bot_token",
         1,
         "unknown key 'slack_bot_token' (allowed: managers, queues, regions, reps, routing, "
-        "scoring, script, widget, workspace); "
+        "scoring, script, sla, widget, workspace); "
         "secrets come from environment variables",
         id="unknown-top-level-key",
     ),

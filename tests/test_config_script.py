@@ -416,6 +416,6 @@ def test_unknown_top_level_key_lists_the_new_sections() -> None:
     (problem,) = problems_of(MINIMAL + "widgets: {}\n")
     assert problem.message.startswith(
         "unknown key 'widgets' (allowed: managers, queues, regions, reps, routing, scoring, "
-        "script, widget, workspace)"
+        "script, sla, widget, workspace)"
     )
     assert problem.message.endswith("did you mean 'widget'?")

@@ -15,7 +15,8 @@ variables, which the composition root reads.
   routing rules share;
 - ``scoring``: the ``scoring:`` section (rules, thresholds, decay);
 - ``routing``: the ``regions:`` and ``routing:`` sections;
-- ``hours``: working-hours blocks (``working_hours`` of a rep);
+- ``hours``: working-hours blocks (``working_hours`` of a rep, a queue's business hours);
+- ``sla``: a queue's ``business_hours`` and ``ladder``, and the ``sla:`` section;
 - ``loader``: ``load_config``/``parse_config`` and pydantic errors in plain words.
 """
 
@@ -49,9 +50,11 @@ from bot.config.routing import RouteRuleConfig, RouteTestConfig
 from bot.config.scoring import ScoreRuleConfig, ScoringSection, Thresholds, When
 from bot.config.script import Closing, Comparison, QuestionConfig, ScriptSection, SkipIf
 from bot.config.sections import LeadbotConfig, Queue, Rep, Widget, Workspace
+from bot.config.sla import BusinessHours, SlaSection, StepConfig
 
 __all__ = [
     "EXAMPLE_CONFIG_PATH",
+    "BusinessHours",
     "Closing",
     "Comparison",
     "ConfigError",
@@ -71,9 +74,11 @@ __all__ = [
     "ScoringSection",
     "ScriptSection",
     "SkipIf",
+    "SlaSection",
     "SlackChannelId",
     "SlackUserId",
     "Slug",
+    "StepConfig",
     "Thresholds",
     "Timezone",
     "When",

@@ -10,7 +10,7 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,7 +30,18 @@ from bot.config.problems import _show
 
 #: Error types whose messages are written here in full (see ``loader._message``).
 OWN_MESSAGE_TYPES = frozenset(
-    {"pattern", "timezone", "region", "origin", "scalar", "clock_time", "weekday", "domain"}
+    {
+        "pattern",
+        "timezone",
+        "region",
+        "origin",
+        "scalar",
+        "clock_time",
+        "weekday",
+        "domain",
+        "duration",
+        "date",
+    }
 )
 
 
@@ -188,6 +199,54 @@ def _check_domain(value: str) -> str:
     return domain
 
 
+_DURATION = re.compile(r"(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?")
+
+
+def _duration(longest: timedelta) -> Callable[[object], timedelta]:
+    """A check for ``"90s"``, ``"1m"``, ``"1m30s"``, ``"2h"``: above zero, at most ``longest``."""
+
+    def check(value: object) -> timedelta:
+        found = _DURATION.fullmatch(value.strip().lower()) if isinstance(value, str) else None
+        if found is None or not any(found.groups()):
+            hint = ""
+            if isinstance(value, int) and not isinstance(value, bool):
+                hint = f'; give a unit, like "{value}s" or "{value}m"'
+            raise PydanticCustomError(
+                "duration",
+                'must be a duration like "90s", "1m" or "1m30s" (got {got})' + hint,
+                {"got": _show(value)},
+            )
+        h, m, s = (int(part or 0) for part in found.groups())
+        duration = timedelta(hours=h, minutes=m, seconds=s)
+        if not timedelta(0) < duration <= longest:
+            raise PydanticCustomError(
+                "duration",
+                f"must be more than 0s and at most {_hours(longest)} (got {{got}})",
+                {"got": _show(value)},
+            )
+        return duration
+
+    return check
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{int(delta.total_seconds()) // 3600}h"
+
+
+def _check_date(value: object) -> date:
+    """A calendar day: YAML's unquoted 2026-12-25, or the same text in quotes."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError(
+        "date", "must be a date like 2026-12-25 (got {got})", {"got": _show(value)}
+    )
+
+
 SlackUserId = Annotated[
     str, AfterValidator(_pattern(r"[UW][A-Z0-9]{2,}", "a Slack user id like U0123ABCD"))
 ]
@@ -218,6 +277,10 @@ StartTime = Annotated[time, PlainValidator(_clock_time("23:59"))]
 EndTime = Annotated[time, PlainValidator(_clock_time("24:00"))]
 #: A day of the week written mon..sun (or in full), as 0 (Monday) to 6.
 Weekday = Annotated[int, PlainValidator(_check_weekday)]
+#: A span of time written "90s", "1m", "1m30s" or "2h", from 1s to 24h.
+Duration = Annotated[timedelta, PlainValidator(_duration(timedelta(hours=24)))]
+#: A calendar day written 2026-12-25.
+Day = Annotated[date, PlainValidator(_check_date)]
 #: An email domain, lowercased.
 Domain = Annotated[str, AfterValidator(_check_domain)]
 

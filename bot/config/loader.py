@@ -24,6 +24,23 @@ from bot.config.sections import LeadbotConfig
 EXAMPLE_CONFIG_PATH = Path(__file__).parent.parent / "example-config.yaml"
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, leaving dates and times as the text written.
+
+    PyYAML turns ``2026-12-25`` into a date itself and raises a bare
+    ValueError, with no line, for ``2026-13-01``; the fields that take a
+    date read the text instead, so a bad one is a located problem.
+    """
+
+
+def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:
+    assert isinstance(node, yaml.ScalarNode)  # the timestamp resolver matches scalars only
+    return str(loader.construct_scalar(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
 def load_config(path: str | os.PathLike[str]) -> LeadbotConfig:
     """Read and validate a configuration file; ConfigError lists every problem."""
     source = str(path)
@@ -64,7 +81,7 @@ def _read_yaml(
     """Parse once, keeping node positions so problems can name their line."""
     sections = ", ".join(sorted(LeadbotConfig.model_fields))
     try:
-        loader = yaml.SafeLoader(text)  # checks for forbidden characters up front
+        loader = _Loader(text)  # checks for forbidden characters up front
         try:
             node = loader.get_single_node()
             if node is None:
@@ -233,7 +250,7 @@ def _message(kind: str, msg: str, ctx: dict[str, Any], found: object, loc: Loc) 
     if kind == "too_short":
         n, actual = ctx["min_length"], ctx.get("actual_length", 0)
         return f"must have at least {n} item{'s' if n != 1 else ''} (got {actual})"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return f"must be one of {ctx['expected']} (got {got})"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")

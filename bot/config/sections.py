@@ -32,10 +32,12 @@ from bot.config.problems import Loc, _Refs
 from bot.config.routing import RouteRuleConfig, check_regions, check_routing
 from bot.config.scoring import ScoringSection, check_scoring
 from bot.config.script import ScriptSection
+from bot.config.sla import BusinessHours, SlaSection, StepConfig, check_ladder, ladder_of
 from bot.domain.hours import WeeklyHours
 from bot.domain.routing import RouteRule
 from bot.domain.scoring import ScoringModel
 from bot.domain.script import Script
+from bot.domain.sla import Ladder
 
 
 class Workspace(_Section):
@@ -71,7 +73,12 @@ class Rep(_Section):
 
 
 class Queue(_Section):
-    """A Slack channel with an ordered rotation of reps (SPEC §5)."""
+    """A Slack channel with an ordered rotation of reps (SPEC §5) and its SLA (SPEC §6).
+
+    ``business_hours`` None means always open; ``ladder`` None means the
+    default ladder.  ``LeadbotConfig.queue_hours`` and ``queue_ladder`` give
+    them to the domain.
+    """
 
     id: Slug
     name: DisplayName
@@ -79,6 +86,8 @@ class Queue(_Section):
     reps: tuple[SlackUserId, ...]
     exclusivity_seconds: int = Field(default=120, ge=0, strict=True)
     default: bool = Field(default=False, strict=True)
+    business_hours: BusinessHours | None = None
+    ladder: tuple[StepConfig, ...] | None = Field(default=None, max_length=20)
 
     @field_validator("reps")
     @classmethod
@@ -92,6 +101,16 @@ class Queue(_Section):
         if dup:
             raise _Refs(dup)
         return reps
+
+    @field_validator("ladder")
+    @classmethod
+    def _ladder_sensible(
+        cls, steps: tuple[StepConfig, ...] | None
+    ) -> tuple[StepConfig, ...] | None:
+        found = [] if steps is None else check_ladder(steps)
+        if found:
+            raise _Refs(found)
+        return steps
 
 
 class Widget(_Section):
@@ -135,6 +154,7 @@ class LeadbotConfig(_Section):
     scoring: ScoringSection | None = None  # None: every lead is SQL (ScoringModel.default())
     regions: dict[Slug, tuple[Region, ...]] = Field(default_factory=dict)
     routing: tuple[RouteRuleConfig, ...] = Field(default=(), max_length=100)
+    sla: SlaSection = SlaSection()
 
     @field_validator("reps")
     @classmethod
@@ -251,6 +271,18 @@ class LeadbotConfig(_Section):
     def rep_hours(self, rep_id: str) -> WeeklyHours:
         """The rep's working hours, in ``rep_timezone``; always working when none are set."""
         return weekly_hours(self.rep(rep_id).working_hours)
+
+    def queue_hours(self, queue_id: str) -> tuple[WeeklyHours, ZoneInfo]:
+        """The queue's business hours and their timezone (the workspace's unless set).
+
+        Always open when the queue sets none.  KeyError for an unknown queue.
+        """
+        hours = self.queue(queue_id).business_hours or BusinessHours()
+        return hours.to_hours(), ZoneInfo(hours.timezone or self.workspace.timezone)
+
+    def queue_ladder(self, queue_id: str) -> Ladder:
+        """The queue's escalation ladder; SPEC §6's when it sets none.  KeyError if unknown."""
+        return ladder_of(self.queue(queue_id).ladder)
 
     def qualification_script(self) -> Script:
         """The widget's qualification script, ready for ``bot.domain.script``."""

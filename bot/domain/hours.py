@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["WeeklyHours", "Window", "is_open", "next_open", "open_seconds_between"]
+__all__ = [
+    "WeeklyHours",
+    "Window",
+    "add_open_time",
+    "is_open",
+    "next_open",
+    "open_seconds_between",
+]
 
 Window = tuple[time, time]
 
@@ -167,3 +174,34 @@ def open_seconds_between(hours: WeeklyHours, tz: ZoneInfo, start: datetime, end:
         if b > start and a < end:
             total += min(b, end) - max(a, start)
     return total.total_seconds()
+
+
+def add_open_time(
+    hours: WeeklyHours, tz: ZoneInfo, start: datetime, duration: timedelta
+) -> datetime | None:
+    """The first moment (UTC) by which ``duration`` of open time has passed since ``start``.
+
+    The inverse of ``open_seconds_between``: the earliest ``t`` with
+    ``open_seconds_between(hours, tz, start, t) >= duration``, so a deadline
+    of five business minutes falls exactly when the fifth open minute ends,
+    and a ``start`` outside the hours waits for the next opening.  None when
+    the hours are never open.  Works a day at a time.
+    """
+    start = _utc(start)
+    if duration < timedelta(0):
+        raise ValueError(f"duration must not be negative, got {duration}")
+    if hours.is_always or not duration:
+        return start + duration
+    if hours.is_never:
+        return None
+    left = duration
+    day = _local_day(start, tz) - timedelta(days=1)
+    while True:  # every week past the last holiday has an open window
+        for a, b in _open_intervals(hours, tz, day, day):
+            a = max(a, start)
+            if b <= a:
+                continue
+            if b - a >= left:
+                return a + left
+            left -= b - a
+        day += timedelta(days=1)

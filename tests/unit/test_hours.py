@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import time as clock
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.hours import WeeklyHours, is_open, next_open, open_seconds_between
+from bot.domain.hours import (
+    WeeklyHours,
+    add_open_time,
+    is_open,
+    next_open,
+    open_seconds_between,
+)
 
 LONDON = ZoneInfo("Europe/London")  # 2025: clocks forward 30 March, back 26 October
 NEW_YORK = ZoneInfo("America/New_York")  # 2025: forward 9 March, back 2 November
@@ -194,3 +202,111 @@ def test_always_and_never() -> None:
     assert WeeklyHours.always().is_always and not WeeklyHours.always().is_never
     assert not EVERY_DAY_BUT_XMAS.is_always
     assert WeeklyHours.weekly((), time(9), time(17)).is_never
+
+
+# --------------------------------------------------------------------------- add_open_time
+
+MINUTE = timedelta(minutes=1)
+
+# (hours, zone, start, open time to add, the moment it has passed)
+ADD: list[Any] = [
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 24, 10), 5 * MINUTE, utc(2025, 3, 24, 10, 5),
+                 id="inside-a-window"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 24, 6), 5 * MINUTE, utc(2025, 3, 24, 9, 5),
+                 id="waits-for-the-opening"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 24, 9), 5 * MINUTE, utc(2025, 3, 24, 9, 5),
+                 id="from-the-opening"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 24, 17, 25), 5 * MINUTE, utc(2025, 3, 24, 17, 30),
+                 id="ends-exactly-at-closing"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 24, 17, 25), 6 * MINUTE, utc(2025, 3, 25, 9, 1),
+                 id="one-minute-into-tomorrow"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 24, 17, 30), MINUTE, utc(2025, 3, 25, 9, 1),
+                 id="from-the-closing"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 21, 17, 29), 5 * MINUTE, utc(2025, 3, 24, 9, 4),
+                 id="friday-1729-to-monday"),
+    # After the clocks go forward, Monday 09:00 London is 08:00 UTC.
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 28, 17, 29), 5 * MINUTE, utc(2025, 3, 31, 8, 4),
+                 id="over-the-dst-weekend"),
+    pytest.param(OFFICE, NEW_YORK, utc(2025, 3, 7, 22, 29), 5 * MINUTE, utc(2025, 3, 10, 13, 4),
+                 id="ny-over-the-dst-weekend"),
+    pytest.param(OFFICE_WITH_HOLIDAY, LONDON, utc(2025, 4, 17, 16, 29), 5 * MINUTE,
+                 utc(2025, 4, 21, 8, 4), id="over-good-friday-and-the-weekend"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 24, 9), timedelta(hours=17), utc(2025, 3, 25, 17, 30),
+                 id="two-whole-days"),
+    pytest.param(EVERY_DAY_BUT_XMAS, LONDON, utc(2025, 12, 24, 23, 58), 5 * MINUTE,
+                 utc(2025, 12, 26, 0, 3), id="a-holiday-on-an-always-open-week"),
+    pytest.param(EVERY_DAY_BUT_XMAS, LONDON, datetime(2025, 3, 30, tzinfo=LONDON),
+                 timedelta(hours=23), datetime(2025, 3, 31, tzinfo=LONDON), id="the-short-day"),
+    pytest.param(LATE, LONDON, utc(2025, 3, 30, 0, 59), 2 * MINUTE, utc(2025, 3, 30, 1, 1),
+                 id="across-the-jump"),
+    # Two minutes before midnight GMT, three after 22:00 BST a week later.
+    pytest.param(MIDNIGHT, LONDON, utc(2025, 3, 29, 23, 58), 5 * MINUTE, utc(2025, 4, 5, 21, 3),
+                 id="to-next-saturday-night"),
+    pytest.param(WeeklyHours.always(), NEW_YORK, utc(2025, 3, 9, 6, 59), 2 * MINUTE,
+                 utc(2025, 3, 9, 7, 1), id="always-is-elapsed-time"),
+    pytest.param(OFFICE, LONDON, utc(2025, 3, 29, 12), timedelta(0), utc(2025, 3, 29, 12),
+                 id="nothing-to-add"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("hours", "tz", "start", "duration", "expected"), ADD)
+def test_add_open_time(
+    hours: WeeklyHours, tz: ZoneInfo, start: datetime, duration: timedelta, expected: datetime
+) -> None:
+    assert add_open_time(hours, tz, start, duration) == expected
+    # Exactly then, not a second before.
+    assert open_seconds_between(hours, tz, start, expected) == duration.total_seconds()
+    if duration:
+        before = open_seconds_between(hours, tz, start, expected - timedelta(seconds=1))
+        assert before < duration.total_seconds()
+
+
+LUNCH = WeeklyHours(
+    (*(((time(8, 30), time(12)), (time(13), time(17, 30))) for _ in range(5)), (), ()),
+    frozenset({date(2025, 5, 5), date(2025, 12, 25), date(2025, 12, 26)}),
+)
+NIGHTS = WeeklyHours(tuple(((time(0), time(6)), (time(22), time(0))) for _ in range(7)))
+
+
+@pytest.mark.parametrize(
+    ("hours", "tz"),
+    [
+        pytest.param(OFFICE_WITH_HOLIDAY, LONDON, id="office-with-a-holiday"),
+        pytest.param(OFFICE, NEW_YORK, id="ny-office"),
+        pytest.param(LUNCH, ZoneInfo("Australia/Sydney"), id="lunch-break-sydney"),
+        pytest.param(NIGHTS, LONDON, id="nights-across-midnight"),
+        pytest.param(LATE, NEW_YORK, id="sunday-small-hours"),
+    ],
+)
+def test_add_open_time_is_the_inverse_of_open_seconds_between(
+    hours: WeeklyHours, tz: ZoneInfo
+) -> None:
+    rng = random.Random(f"{tz.key}-{hours.windows[0]}")
+    year = utc(2025, 1, 1)
+    for _ in range(300):
+        start = year + timedelta(seconds=rng.randrange(365 * 86400))
+        duration = timedelta(seconds=rng.choice([1, 60, 299, 300, rng.randrange(3 * 86400)]))
+        end = add_open_time(hours, tz, start, duration)
+        assert end is not None and end >= start
+        assert open_seconds_between(hours, tz, start, end) == duration.total_seconds()
+        assert open_seconds_between(hours, tz, start, end - timedelta(seconds=1)) < (
+            duration.total_seconds()
+        )
+
+
+def test_add_open_time_when_never_open_or_given_bad_input() -> None:
+    never = WeeklyHours.weekly((), time(9), time(17))
+    assert add_open_time(never, LONDON, utc(2025, 3, 24), MINUTE) is None
+    with pytest.raises(ValueError, match="negative"):
+        add_open_time(OFFICE, LONDON, utc(2025, 3, 24), -MINUTE)
+    with pytest.raises(ValueError, match="aware"):
+        add_open_time(OFFICE, LONDON, datetime(2025, 3, 24), MINUTE)
+
+
+def test_add_open_time_walks_days_not_seconds() -> None:
+    # Closed for almost a whole year: the answer still comes at once.
+    holidays = frozenset(date(2025, 1, 1) + timedelta(days=n) for n in range(364))
+    hours = WeeklyHours(WeeklyHours.always().windows, holidays)
+    started = clock.perf_counter()
+    assert add_open_time(hours, LONDON, utc(2025, 1, 1), timedelta(hours=24)) == utc(2026, 1, 1)
+    assert clock.perf_counter() - started < 0.5
