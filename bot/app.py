@@ -28,12 +28,14 @@ from bot.offers import DM_OFFER, Offers, Rotation
 from bot.outbox import OutboxDispatcher
 from bot.qualify import Qualifier
 from bot.settings import Settings
+from bot.sla import SLA_NOTICE, SlaClock
 from bot.slack_events import EventLog
 from handlers import slack_actions, slack_commands, slack_dedupe, slack_events, widget_assets
 from handlers.api_leads import make_lead_api
 from handlers.cards import render_lead_card, render_merge_note, render_offer_dm
 from handlers.offer_dm import OfferDMs
 from handlers.relay_messages import render_visitor_message
+from handlers.sla_notices import SlaNotices
 from handlers.slack_actions import local_today
 from handlers.slack_http import make_slack_endpoint
 from handlers.slack_sender import SlackWebSender, build_web_client
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: Scores decay over days; recomputing them every quarter of an hour is plenty.
 DECAY_EVERY_SECONDS = 900.0
+#: Due SLA steps are looked for this often, so each fires well within 2 s of its time.
+SLA_POLL_SECONDS = 0.5
 
 
 class StartupError(RuntimeError):
@@ -74,6 +78,7 @@ class Services:
     bolt: AsyncApp
     chat: Chat
     hub: ChatHub
+    sla: SlaClock
 
 
 SERVICES = web.AppKey("services", Services)
@@ -102,10 +107,12 @@ def build_services(
         max_backoff=settings.outbox_max_backoff_seconds,
     )
     offers = Offers(config)
-    leads = Leads(db, clock, dispatcher.wake, Qualifier(config), offers)
+    sla = SlaClock(db, clock, dispatcher.wake, offers, config)
+    leads = Leads(db, clock, dispatcher.wake, Qualifier(config), offers, sla)
     workspace_tz = ZoneInfo(config.workspace.timezone)
-    work = LeadWork(db, clock, dispatcher.wake, offers, workspace_tz)
+    work = LeadWork(db, clock, dispatcher.wake, offers, workspace_tz, sla)
     dispatcher.register(DM_OFFER, OfferDMs(db, clock, sender, render_offer_dm).deliver)
+    dispatcher.register(SLA_NOTICE, SlaNotices(db, clock, sender, render_lead_card).deliver)
     # The client carries the token; passing it twice only makes Bolt warn.
     bolt = AsyncApp(
         signing_secret=settings.slack_signing_secret,
@@ -127,13 +134,13 @@ def build_services(
         timedelta(seconds=config.widget.idle_capture_seconds),
     )
     chat = Chat(db, clock, leads, setup, dispatcher.wake, publish)
-    relay = ChatRelay(db, clock, dispatcher.wake, publish)
+    relay = ChatRelay(db, clock, dispatcher.wake, publish, sla.on_change)
     for kind, deliver in (
         RelayDelivery(db, clock, sender, render_visitor_message).handlers().items()
     ):
         dispatcher.register(kind, deliver)
     slack_events.register(bolt, relay.relay_rep_reply)
-    return Services(settings, config, db, clock, slack, leads, dispatcher, bolt, chat, hub)
+    return Services(settings, config, db, clock, slack, leads, dispatcher, bolt, chat, hub, sla)
 
 
 def directory_rows(config: LeadbotConfig) -> tuple[list[RepRow], list[QueueRow]]:
@@ -199,6 +206,7 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
             [
                 idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds),
                 Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
+                Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
             ]
         )
         scheduler.start()

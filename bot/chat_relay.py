@@ -12,9 +12,12 @@ card's channel order, once the card's `ts` is known.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import RELAY_VISITOR_MESSAGE, Publish
 from bot.chat_values import line_of
@@ -61,6 +64,10 @@ def is_note(text: str) -> bool:
     return text.lstrip().lower().startswith("note:")
 
 
+#: Runs in the relay's transaction when a reply is the lead's first contact (the SLA stops).
+FirstContactHook = Callable[[AsyncSession, int, datetime], Awaitable[None]]
+
+
 class ChatRelay:
     def __init__(
         self,
@@ -68,11 +75,13 @@ class ChatRelay:
         clock: Clock,
         wake_outbox: Callable[[], None],
         publish: Publish,
+        on_first_contact: FirstContactHook | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._wake_outbox = wake_outbox
         self._publish = publish
+        self._on_first_contact = on_first_contact
 
     async def relay_rep_reply(
         self, *, channel: str, thread_ts: str, ts: str, user: str, text: str
@@ -111,6 +120,8 @@ class ChatRelay:
                     at=now,
                     data={"via": "thread_reply"},
                 )
+                if self._on_first_contact is not None:
+                    await self._on_first_contact(session, lead.id, now)
             await outbox_store.enqueue(
                 session,
                 kind=ADD_REACTION,

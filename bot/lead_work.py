@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.domain.lead import ACTION_TO, LeadAction, LeadState, action_refusal
 from bot.leads import UPDATE_CARD, channel_key
 from bot.offers import Offers
+from bot.sla import SlaClock
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.chat import set_first_contact
@@ -48,12 +49,14 @@ class LeadWork:
         wake_outbox: Callable[[], None],
         offers: Offers,
         timezone: ZoneInfo,
+        sla: SlaClock,
     ) -> None:
         self._db = db
         self._clock = clock
         self._wake_outbox = wake_outbox
         self._offers = offers
         self._tz = timezone
+        self._sla = sla
 
     async def check(self, lead_id: int, action: LeadAction, actor: str) -> ActionResult:
         """Whether `actor` may do `action` now (before a modal is opened for it)."""
@@ -125,6 +128,7 @@ class LeadWork:
                         data={"via": "contacted_button"},
                     )
                 result = ActionResult(done=True)
+            await self._sla.on_change(session, lead.id, now)
             await outbox_store.enqueue(
                 session,
                 kind=UPDATE_CARD,

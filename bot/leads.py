@@ -15,6 +15,7 @@ from bot.domain.lead import CLAIMABLE_STATES, LeadState, format_duration
 from bot.domain.merge import Contact, plan_merge
 from bot.offers import Offers
 from bot.qualify import Assessment, Qualifier, lead_facts
+from bot.sla import SlaClock
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store import rotation as rotation_store
@@ -112,12 +113,14 @@ class Leads:
         wake_outbox: Callable[[], None],
         qualifier: Qualifier,
         offers: Offers,
+        sla: SlaClock,
     ) -> None:
         self._db = db
         self._clock = clock
         self._wake_outbox = wake_outbox
         self._qualifier = qualifier
         self._offers = offers
+        self._sla = sla
 
     async def capture(
         self,
@@ -261,6 +264,7 @@ class Leads:
         await self._offers.offer(
             session, lead_id=lead_id, queue_id=queue_id, now=now, actor=actor, routing=routing
         )
+        await self._sla.start(session, lead_id=lead_id, queue_id=queue_id, captured_at=now)
 
     async def _merge(
         self,
@@ -390,6 +394,7 @@ class Leads:
                     "queue": lead.queue_id,
                 },
             )
+            await self._sla.on_change(session, lead_id, now)
             await self._update_card(session, lead_id, now)
         self._wake_outbox()
         return ClaimResult(won=True, owner_id=rep_id)

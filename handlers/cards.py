@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.domain.lead import (
     CLAIMABLE_STATES,
+    CLOSED_STATES,
     LeadAction,
     LeadSnapshot,
     LeadState,
@@ -60,7 +61,7 @@ CHAT_HINT = (
 )
 
 
-def _display_name(lead: LeadSnapshot) -> str:
+def display_name(lead: LeadSnapshot) -> str:
     unnamed = f"website visitor #{lead.id}" if lead.is_chat else f"Lead #{lead.id}"
     return lead.name or lead.company or lead.email or lead.phone or unnamed
 
@@ -200,6 +201,25 @@ def _status_text(lead: LeadSnapshot, now: datetime) -> str | None:
     return None
 
 
+def sla_text(lead: LeadSnapshot) -> str | None:
+    """The SLA clock as the card shows it: the deadline in each reader's own time, or the
+    outcome once there was a first contact."""
+    status = lead.sla_status
+    if status is None:
+        return None
+    if status == "met" and lead.sla_elapsed is not None:
+        return f":stopwatch: SLA met: first contact after {format_duration(lead.sla_elapsed)}"
+    if status == "missed_contacted" and lead.sla_elapsed is not None and lead.sla_target:
+        over = format_duration(lead.sla_elapsed - lead.sla_target)
+        took = format_duration(lead.sla_elapsed)
+        return f":warning: SLA missed by {over} (first contact after {took})"
+    if status == "missed":
+        return ":warning: *SLA missed*: no first contact in time"
+    if status == "pending" and lead.sla_due is not None and lead.state not in CLOSED_STATES:
+        return f":stopwatch: First contact due by {slack_time(lead.sla_due)}"
+    return None
+
+
 def _reasons_text(lead: LeadSnapshot) -> str | None:
     if lead.grade is None and not lead.reasons:
         return None
@@ -223,7 +243,7 @@ def _why_text(lead: LeadSnapshot) -> str | None:
 
 def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
     """The lead's card in its queue channel, drawn from the stored lead alone."""
-    name = _display_name(lead)
+    name = display_name(lead)
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -260,7 +280,7 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
                 "text": {"type": "mrkdwn", "text": answers},
             }
         )
-    status = _status_text(lead, now)
+    status = "\n".join(t for t in (_status_text(lead, now), sla_text(lead)) if t)
     if status:
         blocks.append(
             {
@@ -309,7 +329,7 @@ INTAKE_LABELS = {"api": "the form/API", "widget": "the website chat", "import": 
 
 def render_merge_note(lead: LeadSnapshot, merge: LeadMerge) -> RenderedMessage:
     """The thread reply telling the lead's owner that the person came back, and what changed."""
-    name = safe_mrkdwn(_display_name(lead), 200)
+    name = safe_mrkdwn(display_name(lead), 200)
     who = f"{mention(lead.owner_id)} " if lead.owner_id else ""
     matched = " and ".join(merge.matched) or "contact details"
     via = INTAKE_LABELS.get(merge.via) or safe_mrkdwn(merge.via or "another intake", 50)
@@ -347,7 +367,7 @@ def render_merge_note(lead: LeadSnapshot, merge: LeadMerge) -> RenderedMessage:
             "elements": [{"type": "mrkdwn", "text": f"Lead #{lead.id}{count}"}],
         }
     )
-    text = who + safe_mrkdwn(f"{_display_name(lead)} came back", FALLBACK_TEXT_LIMIT - 100)
+    text = who + safe_mrkdwn(f"{display_name(lead)} came back", FALLBACK_TEXT_LIMIT - 100)
     return RenderedMessage(text=text, blocks=blocks)
 
 
@@ -357,12 +377,12 @@ def render_offer_dm(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
     window = ""
     if lead.exclusive_until is not None and lead.exclusive_until > now:
         window = f" Only you can claim it until {slack_time(lead.exclusive_until)}."
-    name = safe_mrkdwn(_display_name(lead), 200)
+    name = safe_mrkdwn(display_name(lead), 200)
     queue = f" in *{safe_mrkdwn(lead.queue_name, 80)}*" if lead.queue_name else ""
     intro = f":wave: You're offered a new lead{queue}: *{name}*.{window}"
     blocks = [
         {"type": "section", "block_id": "offer_intro", "text": {"type": "mrkdwn", "text": intro}},
         *card.blocks,
     ]
-    text = safe_mrkdwn(f"You're offered lead #{lead.id}: {_display_name(lead)}", 2000)
+    text = safe_mrkdwn(f"You're offered lead #{lead.id}: {display_name(lead)}", 2000)
     return RenderedMessage(text=text, blocks=blocks)

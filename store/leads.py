@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, text, update
@@ -156,6 +156,12 @@ async def get_lead(session: AsyncSession, lead_id: int) -> Lead | None:
     return await session.get(Lead, lead_id)
 
 
+async def fresh_lead(session: AsyncSession, lead_id: int) -> Lead | None:
+    """The lead as stored now, even if this session loaded it before conditional updates
+    (which bypass the identity map) changed it."""
+    return await session.get(Lead, lead_id, populate_existing=True)
+
+
 async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | None:
     row = (
         await session.execute(
@@ -194,7 +200,23 @@ async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | N
         first_contact_at=lead.first_contact_at,
         lost_reason=lead.lost_reason,
         follow_up_at=lead.follow_up_at,
+        **_sla_fields(lead),
     )
+
+
+def _sla_fields(lead: Lead) -> dict[str, Any]:
+    clock = (lead.routing or {}).get("sla") or {}
+    due = clock.get("due")
+    elapsed = clock.get("elapsed_seconds")
+    margin = clock.get("margin_seconds")
+    return {
+        "sla_status": lead.sla_status,
+        "sla_due": datetime.fromisoformat(due) if due else None,
+        "sla_elapsed": timedelta(seconds=float(elapsed)) if elapsed is not None else None,
+        "sla_target": timedelta(seconds=float(elapsed) + float(margin))
+        if elapsed is not None and margin is not None
+        else None,
+    }
 
 
 async def _skipped_names(session: AsyncSession, lead: Lead) -> tuple[tuple[str, str], ...]:

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
 from bot.domain.contact import parse_email
+from bot.lead_work import LeadWork
 from bot.leads import LeadIntake, Leads, QueueTarget
 from bot.offers import Offers
 from bot.qualify import Qualifier
+from bot.sla import SlaClock
 from store import leads as lead_store
 from store.db import Database
 from store.directory import QueueRow, RepRow, sync_directory
@@ -57,7 +60,23 @@ def make_leads(
 ) -> Leads:
     """`Leads` scored and routed by `config` (default: the example configuration)."""
     config = config or load_config(EXAMPLE_CONFIG_PATH)
-    return Leads(db, clock, wake, Qualifier(config), Offers(config))
+    offers = Offers(config)
+    return Leads(
+        db, clock, wake, Qualifier(config), offers, SlaClock(db, clock, wake, offers, config)
+    )
+
+
+def make_work(
+    db: Database,
+    clock: Clock,
+    wake: Callable[[], None] = lambda: None,
+    config: LeadbotConfig | None = None,
+) -> LeadWork:
+    """`LeadWork` as the app builds it, from `config` (default: the example)."""
+    config = config or load_config(EXAMPLE_CONFIG_PATH)
+    offers = Offers(config)
+    sla = SlaClock(db, clock, wake, offers, config)
+    return LeadWork(db, clock, wake, offers, ZoneInfo(config.workspace.timezone), sla)
 
 
 _people = itertools.count(1)

@@ -15,6 +15,7 @@ from bot.apikeys import create_api_key
 from bot.app import Services, build_services, build_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
+from bot.config.sla import StepConfig
 from bot.settings import Settings
 from sandbox import RecordedCall, Sandbox
 
@@ -102,6 +103,26 @@ def without_exclusivity(config: LeadbotConfig | None = None) -> LeadbotConfig:
     config = config or load_config(EXAMPLE_CONFIG_PATH)
     queues = tuple(q.model_copy(update={"exclusivity_seconds": 0}) for q in config.queues)
     return config.model_copy(update={"queues": queues})
+
+
+def with_slow_ladders(config: LeadbotConfig | None = None) -> LeadbotConfig:
+    """`config` (default: the example) with every queue's SLA ladder moved to hours instead of
+    minutes: for tests that move a fake clock by minutes and are about something else."""
+    config = config or load_config(EXAMPLE_CONFIG_PATH)
+    queues = []
+    for queue in config.queues:
+        steps = tuple(
+            StepConfig.model_validate(
+                {
+                    "after": f"{int(step.after.total_seconds() // 60)}h",
+                    "if": step.condition.value,
+                    "then": step.action.value,
+                }
+            )
+            for step in config.queue_ladder(queue.id).steps
+        )
+        queues.append(queue.model_copy(update={"ladder": steps}))
+    return config.model_copy(update={"queues": tuple(queues)})
 
 
 def card_lead_id(metadata: dict[str, Any] | None) -> str | None:

@@ -62,6 +62,10 @@ class LeadSnapshot:
     first_contact_at: datetime | None = None
     lost_reason: str | None = None
     follow_up_at: datetime | None = None
+    sla_status: str | None = None  # pending | met | missed | missed_contacted
+    sla_due: datetime | None = None  # first contact due by (business hours counted)
+    sla_elapsed: timedelta | None = None  # capture → first contact, business time
+    sla_target: timedelta | None = None
 
     @property
     def is_chat(self) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -20,10 +19,17 @@ from bot.config import EXAMPLE_CONFIG_PATH, load_config
 from bot.domain.lead import LeadAction
 from bot.lead_work import LeadWork
 from bot.leads import Leads
-from bot.offers import Offers, Rotation
+from bot.offers import Rotation
 from store.db import Database
 from store.models import LeadEvent, Rep
-from tests.factories import fairness_bound, intake, make_leads, offers_by_lead, seed_directory
+from tests.factories import (
+    fairness_bound,
+    intake,
+    make_leads,
+    make_work,
+    offers_by_lead,
+    seed_directory,
+)
 
 REPS = [f"U0REP{i:03d}" for i in range(5)]
 CAPACITY = 3
@@ -44,12 +50,11 @@ class Replica:
 def start(url: str, clock: FakeClock) -> Replica:
     config = load_config(EXAMPLE_CONFIG_PATH)
     db = Database(url)
-    tz = ZoneInfo(config.workspace.timezone)
     return Replica(
         db,
         make_leads(db, clock, config=config),
         Rotation(db, clock),
-        LeadWork(db, clock, lambda: None, Offers(config), tz),
+        make_work(db, clock, config=config),
     )
 
 

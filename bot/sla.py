@@ -1,0 +1,315 @@
+"""The five-minute SLA (SPEC §6): each posted lead's escalation ladder as durable timers.
+
+`start` schedules one `timers` row per ladder step when a lead is posted to a
+queue, with due times counted in the queue's business hours
+(`bot/domain/sla.py`). A claim cancels the steps that wait for a claim; first
+contact or closing the lead cancels them all and records the outcome.
+`fire_due` (a scheduler job) claims due rows and does each step's work in the
+same transaction (`store/timers.py`), so a step fires once, also after a crash
+or with several replicas; what reaches Slack goes through the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import LeadbotConfig
+from bot.domain import sla
+from bot.domain.hours import WeeklyHours
+from bot.domain.lead import CLOSED_STATES, LeadState
+from bot.offers import Offers
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store import timers as timer_store
+from store.db import Database
+from store.models import Lead, Timer
+
+SLA_TIMER = "sla"
+#: Outbox kind: a nag or escalation message (rendered at delivery from the stored lead).
+SLA_NOTICE = "sla_notice"
+UPDATE_CARD = "update_card"
+
+
+def _channel_key(channel_id: str) -> str:
+    return f"channel:{channel_id}"
+
+
+class SlaClock:
+    """Schedules, cancels and fires the ladder's steps; the outcome as events."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        wake_outbox: Callable[[], None],
+        offers: Offers,
+        config: LeadbotConfig,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._wake_outbox = wake_outbox
+        self._offers = offers
+        self._ladders = {q.id: config.queue_ladder(q.id) for q in config.queues}
+        self._hours = {q.id: config.queue_hours(q.id) for q in config.queues}
+        self._escalation_channel = config.sla.escalation_channel
+        self._managers = tuple(config.managers)
+
+    def ladder(self, queue_id: str | None) -> sla.Ladder:
+        return self._ladders.get(queue_id or "") or sla.Ladder.default()
+
+    def hours(self, queue_id: str | None) -> tuple[WeeklyHours, ZoneInfo]:
+        return self._hours.get(queue_id or "") or (WeeklyHours.always(), ZoneInfo("UTC"))
+
+    # ----------------------------------------------------------- in other transactions
+
+    async def start(
+        self, session: AsyncSession, *, lead_id: int, queue_id: str, captured_at: datetime
+    ) -> None:
+        """Schedule the queue's ladder for a lead just posted to it."""
+        ladder = self.ladder(queue_id)
+        hours, tz = self.hours(queue_id)
+        due = sla.due_times(ladder, hours, tz, captured_at)
+        # A lead re-posted (nurture → sales-ready) starts afresh: earlier steps are moot.
+        await timer_store.cancel(session, lead_id=lead_id, kind=SLA_TIMER)
+        await timer_store.schedule(
+            session,
+            lead_id=lead_id,
+            kind=SLA_TIMER,
+            steps=[(i, at) for i, at in enumerate(due) if at is not None],
+            payload={"queue": queue_id},
+        )
+        deadline = sla.deadline(ladder, hours, tz, captured_at)
+        await session.execute(
+            update(Lead)
+            .where(Lead.id == lead_id)
+            .values(
+                sla_status="pending",
+                routing=_with_sla(
+                    await _routing(session, lead_id),
+                    {
+                        "start": captured_at.isoformat(),
+                        "due": deadline.isoformat() if deadline else None,
+                        "queue": queue_id,
+                    },
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def on_change(self, session: AsyncSession, lead_id: int, now: datetime) -> None:
+        """After a claim, first contact or close: cancel what can no longer apply, and
+        record the outcome at first contact."""
+        lead = await lead_store.fresh_lead(session, lead_id)
+        if lead is None:
+            return
+        view = _clock_view(lead)
+        ladder = self.ladder(lead.queue_id)
+        cancel = sla.steps_to_cancel(ladder, view)
+        if cancel:
+            await timer_store.cancel(session, lead_id=lead_id, kind=SLA_TIMER, steps=list(cancel))
+        if lead.first_contact_at is None or lead.sla_status not in ("pending", "missed"):
+            return
+        hours, tz = self.hours(lead.queue_id)
+        outcome = sla.sla_outcome(ladder, hours, tz, view.captured_at, lead.first_contact_at)
+        data = {
+            "elapsed_seconds": outcome.elapsed.total_seconds(),
+            "margin_seconds": outcome.margin.total_seconds(),
+            "target_seconds": ladder.target.total_seconds(),
+            "queue": lead.queue_id,
+        }
+        if lead.sla_status == "pending":
+            kind, status = ("sla_met", "met") if outcome.met else ("sla_missed", "missed")
+        else:  # missed earlier by the ladder: now say by how much, once
+            kind, status = "sla_contact_late", "missed_contacted"
+        routing = dict(lead.routing or {})
+        routing["sla"] = {
+            **(routing.get("sla") or {}),
+            "elapsed_seconds": data["elapsed_seconds"],
+            "margin_seconds": data["margin_seconds"],
+        }
+        await session.execute(
+            update(Lead)
+            .where(Lead.id == lead_id)
+            .values(sla_status=status, routing=routing)
+            .execution_options(synchronize_session=False)
+        )
+        await lead_store.add_event(
+            session, lead_id=lead_id, kind=kind, actor="sla", at=now, data=data
+        )
+
+    # ------------------------------------------------------------------ the job
+
+    async def fire_due(self, limit: int = 200) -> int:
+        """Fire every step that is due now, oldest first; how many acted."""
+        acted = 0
+        while True:
+            now = self._clock.now()
+            async with self._db.transaction() as session:
+                due = await timer_store.claim_due(session, now=now, kinds=[SLA_TIMER], limit=limit)
+                for timer in due:
+                    if await self._fire(session, timer, now):
+                        acted += 1
+            if due:
+                self._wake_outbox()
+            if len(due) < limit:
+                return acted
+
+    async def _fire(self, session: AsyncSession, timer: Timer, now: datetime) -> bool:
+        lead = await lead_store.fresh_lead(session, timer.lead_id) if timer.lead_id else None
+        if lead is None:
+            return False
+        ladder = self.ladder(lead.queue_id)
+        if timer.step >= len(ladder.steps):
+            return False  # the ladder was shortened since; nothing to do
+        step = ladder.steps[timer.step]
+        if not sla.applies(step, _clock_view(lead)):
+            return False
+        late = (now - timer.due_at).total_seconds()
+        await lead_store.add_event(
+            session,
+            lead_id=lead.id,
+            kind="sla_step",
+            actor="sla",
+            at=now,
+            reason=step.action.value,
+            data={"step": timer.step, "due": timer.due_at.isoformat(), "late_seconds": late},
+        )
+        channel = await lead_store.card_channel(session, lead.id) or "none"
+        text = sla.nag_text(ladder, step, self._time_left(lead, ladder, now))
+        if step.action is sla.Action.DM_OFFERED_REP and lead.offered_rep_id:
+            await self._notice(session, lead, now, lead.offered_rep_id, text)
+        elif step.action is sla.Action.REOFFER:
+            await self._reoffer(session, lead, now)  # the new rep's offer DM carries the card
+        elif step.action is sla.Action.OPEN_TO_CHANNEL:
+            await session.execute(
+                update(Lead)
+                .where(Lead.id == lead.id)
+                .values(exclusive_until=None, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            await lead_store.add_event(
+                session,
+                lead_id=lead.id,
+                kind="opened",
+                actor="sla",
+                at=now,
+                reason="unclaimed",
+                data={"queue": lead.queue_id, "step": timer.step},
+            )
+            await self._notice(session, lead, now, channel, text, here=True)
+        elif step.action is sla.Action.DM_OWNER and lead.owner_id:
+            await self._notice(session, lead, now, lead.owner_id, text)
+        elif step.action is sla.Action.MARK_MISSED:
+            await session.execute(
+                update(Lead)
+                .where(Lead.id == lead.id)
+                .values(sla_status="missed", updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            await lead_store.add_event(
+                session,
+                lead_id=lead.id,
+                kind="sla_missed",
+                actor="sla",
+                at=now,
+                data={
+                    "target_seconds": ladder.target.total_seconds(),
+                    "queue": lead.queue_id,
+                    "claimed": lead.owner_id is not None,
+                },
+            )
+            for target in self._escalation_targets():
+                await self._notice(session, lead, now, target, text, escalation=True)
+        await outbox_store.enqueue(
+            session, kind=UPDATE_CARD, ordering_key=_channel_key(channel), lead_id=lead.id, now=now
+        )
+        return True
+
+    def _escalation_targets(self) -> tuple[str, ...]:
+        if self._escalation_channel:
+            return (self._escalation_channel,)
+        return self._managers
+
+    def _time_left(self, lead: Lead, ladder: sla.Ladder, now: datetime) -> timedelta:
+        """Business time left before the SLA is missed."""
+        hours, tz = self.hours(lead.queue_id)
+        outcome = sla.sla_outcome(ladder, hours, tz, sla_start(lead), None, now)
+        return max(timedelta(0), outcome.margin)
+
+    async def _reoffer(self, session: AsyncSession, lead: Lead, now: datetime) -> str | None:
+        """Offer the lead to the next rep (not the one who let it wait); who that is."""
+        previous = lead.offered_rep_id
+        if previous:
+            await lead_store.add_event(
+                session,
+                lead_id=lead.id,
+                kind="offer_timeout",
+                actor="sla",
+                at=now,
+                data={"rep": previous, "queue": lead.queue_id},
+            )
+        if lead.queue_id is None:
+            return None
+        choice = await self._offers.offer(
+            session,
+            lead_id=lead.id,
+            queue_id=lead.queue_id,
+            now=now,
+            actor="sla",
+            excluded={previous} if previous else set(),
+            routing=dict(lead.routing or {}),
+        )
+        return choice.rep_id
+
+    async def _notice(
+        self,
+        session: AsyncSession,
+        lead: Lead,
+        now: datetime,
+        to: str,
+        text: str,
+        *,
+        here: bool = False,
+        escalation: bool = False,
+    ) -> None:
+        """Queue a nag or escalation to `to` (a user id: their DM; or a channel)."""
+        await outbox_store.enqueue(
+            session,
+            kind=SLA_NOTICE,
+            ordering_key=_channel_key(to) if to.startswith(("C", "G")) else f"dm:{to}",
+            lead_id=lead.id,
+            payload={"to": to, "text": text, "here": here, "escalation": escalation},
+            now=now,
+        )
+
+
+def sla_start(lead: Lead) -> datetime:
+    """When the lead's SLA clock started: when it was posted to its queue."""
+    started = ((lead.routing or {}).get("sla") or {}).get("start")
+    return datetime.fromisoformat(started) if started else lead.captured_at
+
+
+def _clock_view(lead: Lead) -> sla.LeadClock:
+    state = LeadState(lead.state)
+    return sla.LeadClock(
+        captured_at=sla_start(lead),
+        owner=lead.owner_id,
+        first_contact_at=lead.first_contact_at,
+        closed=state in CLOSED_STATES or state is LeadState.NURTURE,
+    )
+
+
+async def _routing(session: AsyncSession, lead_id: int) -> dict[str, Any]:
+    lead = await lead_store.fresh_lead(session, lead_id)
+    return dict((lead.routing if lead else None) or {})
+
+
+def _with_sla(routing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {**routing, "sla": values}

@@ -1,0 +1,94 @@
+"""The outbox's handler for `sla_notice` rows: nags and escalations, drawn from the stored lead.
+
+The nag's words come from the ladder (`bot/domain/sla.py: nag_text`, plain text
+without prospect data); the lead's name is escaped here. A DM nag carries the
+lead's card, so the rep can claim or work it from the DM; the channel call
+(`here`) carries the Claim button; an escalation names who had the lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.domain.lead import LeadSnapshot
+from bot.outbox import PermanentSlackError, RenderedMessage
+from handlers.cards import display_name, mention, safe_mrkdwn
+from store import leads as lead_store
+from store.db import Database
+from store.models import OutboxMessage
+
+
+class NoticeSender(Protocol):
+    async def post_message(
+        self, channel: str, message: RenderedMessage, metadata: dict[str, Any] | None
+    ) -> str: ...
+
+
+def render_notice(
+    lead: LeadSnapshot,
+    text: str,
+    card: RenderedMessage,
+    *,
+    here: bool,
+    escalation: bool,
+) -> RenderedMessage:
+    """One nag or escalation about `lead`: the ladder's words, who it is, and what to do."""
+    name = safe_mrkdwn(display_name(lead), 200)
+    words = safe_mrkdwn(text, 1000)
+    if escalation:
+        holder = (
+            f"owned by {mention(lead.owner_id)}"
+            if lead.owner_id
+            else f"offered to {mention(lead.offered_rep_id)}"
+            if lead.offered_rep_id
+            else "never claimed"
+        )
+        queue = f" in *{safe_mrkdwn(lead.queue_name, 80)}*" if lead.queue_name else ""
+        line = f":warning: {words}\n*{name}* (lead #{lead.id}){queue}, {holder}."
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "block_id": "sla_notice", "text": {"type": "mrkdwn", "text": line}}
+        ]
+        return RenderedMessage(text=f"SLA missed: lead #{lead.id}", blocks=blocks)
+    prefix = "<!here> :rotating_light: " if here else ":alarm_clock: "
+    line = f"{prefix}{words}\n*{name}* (lead #{lead.id})"
+    intro = {"type": "section", "block_id": "sla_notice", "text": {"type": "mrkdwn", "text": line}}
+    if here:
+        actions = [b for b in card.blocks if b.get("type") == "actions"]
+        return RenderedMessage(text=f"Lead #{lead.id} open to anyone", blocks=[intro, *actions])
+    return RenderedMessage(text=f"Lead #{lead.id}: {words}", blocks=[intro, *card.blocks])
+
+
+class SlaNotices:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        sender: NoticeSender,
+        render_card: Callable[[LeadSnapshot, datetime], RenderedMessage],
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._sender = sender
+        self._render_card = render_card
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        payload = row.payload
+        to = str(payload.get("to") or "")
+        if row.lead_id is None or not to:
+            raise PermanentSlackError(f"sla notice {row.id} without a lead or recipient")
+        async with self._db.reading() as session:
+            lead = await lead_store.lead_snapshot(session, row.lead_id)
+        if lead is None:
+            raise PermanentSlackError(f"lead {row.lead_id} no longer exists")
+        card = self._render_card(lead, self._clock.now())
+        message = render_notice(
+            lead,
+            str(payload.get("text") or ""),
+            card,
+            here=bool(payload.get("here")),
+            escalation=bool(payload.get("escalation")),
+        )
+        await self._sender.post_message(to, message, None)
