@@ -122,7 +122,8 @@ def build_services(
     # First, so every listener (and any later middleware) sees each event_id once.
     slack_dedupe.register(bolt, EventLog(db, clock).first_sighting)
     slack_actions.register(bolt, leads, work, local_today(workspace_tz, clock.now))
-    slack_commands.register(bolt, Rotation(db, clock).set_away)
+    commands = slack_commands.away_commands(Rotation(db, clock).set_away)
+    slack_commands.register(bolt, commands)
     hub = ChatHub()
 
     async def publish(chat_id: str, lines: list[ChatLine]) -> None:
