@@ -27,6 +27,7 @@ from bot.leads import Captured, LeadIntake, Leads
 from bot.offers import DM_OFFER, Offers, Rotation
 from bot.outbox import OutboxDispatcher
 from bot.qualify import Qualifier
+from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.sla import SLA_NOTICE, SlaClock
 from bot.slack_events import EventLog
@@ -35,6 +36,7 @@ from handlers.api_leads import make_lead_api
 from handlers.cards import render_lead_card, render_merge_note, render_offer_dm
 from handlers.offer_dm import OfferDMs
 from handlers.relay_messages import render_visitor_message
+from handlers.remind_command import remind_commands
 from handlers.sla_notices import SlaNotices
 from handlers.slack_actions import local_today
 from handlers.slack_http import make_slack_endpoint
@@ -79,6 +81,7 @@ class Services:
     chat: Chat
     hub: ChatHub
     sla: SlaClock
+    reminders: Reminders
 
 
 SERVICES = web.AppKey("services", Services)
@@ -110,7 +113,8 @@ def build_services(
     sla = SlaClock(db, clock, dispatcher.wake, offers, config)
     leads = Leads(db, clock, dispatcher.wake, Qualifier(config), offers, sla)
     workspace_tz = ZoneInfo(config.workspace.timezone)
-    work = LeadWork(db, clock, dispatcher.wake, offers, workspace_tz, sla)
+    reminders = Reminders(db, clock, dispatcher.wake, offers, workspace_tz)
+    work = LeadWork(db, clock, dispatcher.wake, offers, workspace_tz, sla, reminders)
     dispatcher.register(DM_OFFER, OfferDMs(db, clock, sender, render_offer_dm).deliver)
     dispatcher.register(SLA_NOTICE, SlaNotices(db, clock, sender, render_lead_card).deliver)
     # The client carries the token; passing it twice only makes Bolt warn.
@@ -122,7 +126,10 @@ def build_services(
     # First, so every listener (and any later middleware) sees each event_id once.
     slack_dedupe.register(bolt, EventLog(db, clock).first_sighting)
     slack_actions.register(bolt, leads, work, local_today(workspace_tz, clock.now))
-    commands = slack_commands.away_commands(Rotation(db, clock).set_away)
+    commands = {
+        **slack_commands.away_commands(Rotation(db, clock).set_away),
+        **remind_commands(reminders, workspace_tz),
+    }
     slack_commands.register(bolt, commands)
     hub = ChatHub()
 
@@ -141,7 +148,9 @@ def build_services(
     ):
         dispatcher.register(kind, deliver)
     slack_events.register(bolt, relay.relay_rep_reply)
-    return Services(settings, config, db, clock, slack, leads, dispatcher, bolt, chat, hub, sla)
+    return Services(
+        settings, config, db, clock, slack, leads, dispatcher, bolt, chat, hub, sla, reminders
+    )
 
 
 def directory_rows(config: LeadbotConfig) -> tuple[list[RepRow], list[QueueRow]]:
@@ -208,6 +217,7 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
                 idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds),
                 Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
                 Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
+                Job("follow-ups", services.reminders.fire_due, every_seconds=5.0),
             ]
         )
         scheduler.start()

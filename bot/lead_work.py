@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.domain.lead import ACTION_TO, LeadAction, LeadState, action_refusal
 from bot.leads import UPDATE_CARD, channel_key
 from bot.offers import Offers
+from bot.reminders import Reminders
 from bot.sla import SlaClock
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -50,6 +51,7 @@ class LeadWork:
         offers: Offers,
         timezone: ZoneInfo,
         sla: SlaClock,
+        reminders: Reminders,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -57,6 +59,7 @@ class LeadWork:
         self._offers = offers
         self._tz = timezone
         self._sla = sla
+        self._reminders = reminders
 
     async def check(self, lead_id: int, action: LeadAction, actor: str) -> ActionResult:
         """Whether `actor` may do `action` now (before a modal is opened for it)."""
@@ -116,6 +119,15 @@ class LeadWork:
                     reason=data.get("reason"),
                     data=data,
                 )
+                if action is LeadAction.NURTURE and follow_up is not None:
+                    await self._reminders.schedule(
+                        session,
+                        lead.id,
+                        self.follow_up_moment(follow_up),
+                        note=reason or "the follow-up date you set when nurturing it",
+                        by=actor,
+                        now=now,
+                    )
                 if action is LeadAction.CONTACTED and await set_first_contact(
                     session, lead.id, now
                 ):

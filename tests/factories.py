@@ -18,6 +18,7 @@ from bot.lead_work import LeadWork
 from bot.leads import LeadIntake, Leads, QueueTarget
 from bot.offers import Offers
 from bot.qualify import Qualifier
+from bot.reminders import Reminders
 from bot.sla import SlaClock
 from store import leads as lead_store
 from store.db import Database
@@ -76,7 +77,9 @@ def make_work(
     config = config or load_config(EXAMPLE_CONFIG_PATH)
     offers = Offers(config)
     sla = SlaClock(db, clock, wake, offers, config)
-    return LeadWork(db, clock, wake, offers, ZoneInfo(config.workspace.timezone), sla)
+    tz = ZoneInfo(config.workspace.timezone)
+    reminders = Reminders(db, clock, wake, offers, tz)
+    return LeadWork(db, clock, wake, offers, tz, sla, reminders)
 
 
 _people = itertools.count(1)

@@ -329,9 +329,11 @@ async def test_nurture_needs_a_follow_up_date_after_today(
     )
     lead = await stored(bot, card.lead_id)
     assert lead.state == "nurture" and lead.follow_up_at == at_nine
-    nurtured = (await events(bot, card.lead_id))[-1]
+    *_, nurtured, reminder = await events(bot, card.lead_id)
     assert (nurtured.kind, nurtured.reason) == ("nurture", "after budget")
     assert nurtured.data["follow_up"] == follow_up.isoformat()
+    # The follow-up date becomes a reminder to the owner that morning.
+    assert (reminder.kind, reminder.data["due"]) == ("reminder_set", at_nine.isoformat())
 
 
 async def test_release_offers_the_lead_to_the_next_rep_not_the_releaser(
@@ -458,3 +460,33 @@ async def test_a_large_company_goes_to_the_enterprise_queue_and_the_card_says_wh
     assert "Routed: default queue (no rule matched)" in block_text(
         slack.get_message(SALES, small.ts).blocks, "lead_context"
     )
+
+
+# -- follow-up reminders (issue 6) -------------------------------------------------------
+
+
+async def test_leads_remind_sets_a_reminder_the_owner_gets_as_a_dm_with_the_card(
+    bot: RunningBot, slack: Sandbox, clock: FakeClock
+) -> None:
+    card = await claimed_by_alice(bot, slack, "remind@initech.example")
+    assert (await command_reply(slack, ALICE, "remind")).startswith("Usage: `/leads remind")
+    assert "`abc` is not a lead number" in await command_reply(slack, ALICE, "remind abc 2h")
+    assert "can't read `soon`" in await command_reply(slack, ALICE, f"remind {card.lead_id} soon")
+    refused = await command_reply(slack, BOB, f"remind {card.lead_id} 2h")
+    assert "Only the lead's owner or a manager" in refused
+    answer = await command_reply(slack, ALICE, f"remind #{card.lead_id} 2h call them back")
+    assert answer.startswith(
+        f":alarm_clock: I'll remind the owner of lead #{card.lead_id} on <!date^"
+    )
+
+    clock.advance(2 * 3600)
+    [call] = await slack.wait_for_call(
+        "chat.postMessage",
+        lambda c: (
+            c.args.get("channel") == ALICE
+            and "Follow-up reminder: call them back" in str(c.args.get("blocks"))
+        ),
+        timeout=15,
+    )
+    dm = slack.get_message(slack.dm_channel_for(ALICE) or "", call.response["ts"])
+    assert buttons(dm) == OWNER_BUTTONS  # the card, to work the lead from the DM
