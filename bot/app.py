@@ -22,6 +22,7 @@ from bot.chat_values import ChatLine
 from bot.clock import Clock, SystemClock
 from bot.config import LeadbotConfig
 from bot.decay import ScoreDecay
+from bot.digests import DIGEST_POST, Digests
 from bot.lead_work import LeadWork
 from bot.leads import Captured, LeadIntake, Leads
 from bot.offers import DM_OFFER, Offers, Rotation
@@ -34,6 +35,8 @@ from bot.slack_events import EventLog
 from handlers import slack_actions, slack_commands, slack_dedupe, slack_events, widget_assets
 from handlers.api_leads import make_lead_api
 from handlers.cards import render_lead_card, render_merge_note, render_offer_dm
+from handlers.digest_command import digest_commands
+from handlers.digest_message import DigestPosts
 from handlers.offer_dm import OfferDMs
 from handlers.relay_messages import render_visitor_message
 from handlers.remind_command import remind_commands
@@ -54,6 +57,8 @@ log = logging.getLogger(__name__)
 DECAY_EVERY_SECONDS = 900.0
 #: Due SLA steps are looked for this often, so each fires well within 2 s of its time.
 SLA_POLL_SECONDS = 0.5
+#: Digests run on the hour; looking every 2 s (one indexed query) keeps them on time.
+DIGEST_POLL_SECONDS = 2.0
 
 
 class StartupError(RuntimeError):
@@ -82,6 +87,7 @@ class Services:
     hub: ChatHub
     sla: SlaClock
     reminders: Reminders
+    digests: Digests
 
 
 SERVICES = web.AppKey("services", Services)
@@ -117,6 +123,8 @@ def build_services(
     work = LeadWork(db, clock, dispatcher.wake, offers, workspace_tz, sla, reminders)
     dispatcher.register(DM_OFFER, OfferDMs(db, clock, sender, render_offer_dm).deliver)
     dispatcher.register(SLA_NOTICE, SlaNotices(db, clock, sender, render_lead_card).deliver)
+    digests = Digests(db, clock, dispatcher.wake, config.managers, workspace_tz)
+    dispatcher.register(DIGEST_POST, DigestPosts(sender).deliver)
     # The client carries the token; passing it twice only makes Bolt warn.
     bolt = AsyncApp(
         signing_secret=settings.slack_signing_secret,
@@ -129,6 +137,7 @@ def build_services(
     commands = {
         **slack_commands.away_commands(Rotation(db, clock).set_away),
         **remind_commands(reminders, workspace_tz),
+        **digest_commands(digests),
     }
     slack_commands.register(bolt, commands)
     hub = ChatHub()
@@ -149,7 +158,19 @@ def build_services(
         dispatcher.register(kind, deliver)
     slack_events.register(bolt, relay.relay_rep_reply)
     return Services(
-        settings, config, db, clock, slack, leads, dispatcher, bolt, chat, hub, sla, reminders
+        settings,
+        config,
+        db,
+        clock,
+        slack,
+        leads,
+        dispatcher,
+        bolt,
+        chat,
+        hub,
+        sla,
+        reminders,
+        digests,
     )
 
 
@@ -218,6 +239,7 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
                 Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
                 Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
                 Job("follow-ups", services.reminders.fire_due, every_seconds=5.0),
+                Job("digests", services.digests.run_due, every_seconds=DIGEST_POLL_SECONDS),
             ]
         )
         scheduler.start()
