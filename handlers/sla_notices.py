@@ -4,12 +4,16 @@ The nag's words come from the ladder (`bot/domain/sla.py: nag_text`, plain text
 without prospect data); the lead's name is escaped here. A DM nag carries the
 lead's card, so the rep can claim or work it from the DM; the channel call
 (`here`) carries the Claim button; an escalation names who had the lead.
+
+Each notice carries its outbox row's id in its metadata. A notice to a channel
+whose earlier attempt may have reached Slack (a crash or timeout mid-call) is
+looked up by it before it is posted again, as cards are (`bot/outbox.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -20,11 +24,17 @@ from store import leads as lead_store
 from store.db import Database
 from store.models import OutboxMessage
 
+NOTICE_EVENT_TYPE = "leadbot_sla_notice"
+
 
 class NoticeSender(Protocol):
     async def post_message(
         self, channel: str, message: RenderedMessage, metadata: dict[str, Any] | None
     ) -> str: ...
+
+    async def find_message_by_metadata(
+        self, channel: str, event_type: str, key: str, value: str, oldest: datetime
+    ) -> str | None: ...
 
 
 def render_notice(
@@ -91,4 +101,13 @@ class SlaNotices:
             here=bool(payload.get("here")),
             escalation=bool(payload.get("escalation")),
         )
-        await self._sender.post_message(to, message, None)
+        metadata = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"notice": str(row.id)}}
+        # A DM's history needs its D… id, which a user id does not give: only channels
+        # are looked up (a DM nag may repeat after a crash mid-call).
+        if row.attempts > 1 and to.startswith(("C", "G")):
+            found = await self._sender.find_message_by_metadata(
+                to, NOTICE_EVENT_TYPE, "notice", str(row.id), row.created_at - timedelta(minutes=5)
+            )
+            if found is not None:
+                return
+        await self._sender.post_message(to, message, metadata)

@@ -6,10 +6,12 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.apikeys import create_api_key
 from bot.app import Services, build_services, build_web_app
@@ -17,7 +19,11 @@ from bot.clock import Clock, SystemClock
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
 from bot.config.sla import StepConfig
 from bot.settings import Settings
+from bot.sla import SLA_TIMER
 from sandbox import RecordedCall, Sandbox
+from store import outbox as outbox_store
+from store.db import Database
+from store.models import LeadEvent, Timer
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -138,3 +144,61 @@ async def wait_for_card(slack: Sandbox, lead_id: int | str, within: float = 5.0)
         timeout=within,
     )
     return call
+
+
+def with_ladder(
+    steps: list[tuple[str, str, str]], config: LeadbotConfig | None = None
+) -> LeadbotConfig:
+    """`config` (default: the example) with every queue's SLA ladder set to `steps`, each
+    `(after, if, then)` as the file writes it, e.g. `("1s", "unclaimed", "dm_offered_rep")`:
+    for tests that run a whole ladder on the real clock in seconds."""
+    config = config or load_config(EXAMPLE_CONFIG_PATH)
+    ladder = tuple(
+        StepConfig.model_validate({"after": after, "if": if_, "then": then})
+        for after, if_, then in steps
+    )
+    queues = tuple(q.model_copy(update={"ladder": ladder}) for q in config.queues)
+    return config.model_copy(update={"queues": queues})
+
+
+def ladder_yaml(steps: list[tuple[str, str, str]], indent: str = "    ") -> str:
+    """`steps` as a queue's `ladder:` key in a config file (the form `with_ladder` takes)."""
+    lines = [f"{indent}ladder:"]
+    lines += [f"{indent}  - {{after: {a}, if: {i}, then: {t}}}" for a, i, t in steps]
+    return "\n".join(lines) + "\n"
+
+
+def posts(slack: Sandbox) -> list[tuple[str, str]]:
+    """Every successful `chat.postMessage` so far, in order, as (channel, text)."""
+    return [
+        (str(c.args.get("channel")), str(c.args.get("text", "")))
+        for c in slack.log.matching("chat.postMessage")
+    ]
+
+
+async def timer_rows(db: Database, lead_id: int) -> list[tuple[int, str, datetime | None]]:
+    """The lead's SLA timers as (step, status, fired_at), by step."""
+    async with db.reading() as session:
+        rows = await session.scalars(
+            select(Timer)
+            .where(Timer.lead_id == lead_id, Timer.kind == SLA_TIMER)
+            .order_by(Timer.step)
+        )
+        return [(t.step, t.status, t.fired_at) for t in rows]
+
+
+async def sla_steps(db: Database, lead_id: int) -> list[dict[str, Any]]:
+    """The data of the lead's `sla_step` events (the steps that acted), in the order stored."""
+    async with db.reading() as session:
+        rows = await session.scalars(
+            select(LeadEvent)
+            .where(LeadEvent.lead_id == lead_id, LeadEvent.kind == "sla_step")
+            .order_by(LeadEvent.id)
+        )
+        return [{**e.data, "action": e.reason} for e in rows]
+
+
+async def outbox_drained(db: Database) -> bool:
+    """Whether every outbox row has been delivered (none pending or dead)."""
+    async with db.reading() as session:
+        return set(await outbox_store.count_by_status(session)) <= {"sent"}
