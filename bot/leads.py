@@ -198,7 +198,7 @@ class Leads:
         score, route = verdict.score, verdict.route
         state = LeadState.NURTURE if route.nurture else LeadState.NEW
         routing = _routing_note(verdict, now)
-        lead = await lead_store.insert_lead(
+        lead_id = await lead_store.add_lead(
             session,
             now=now,
             state=state.value,
@@ -224,7 +224,7 @@ class Leads:
         )
         await lead_store.add_event(
             session,
-            lead_id=lead.id,
+            lead_id=lead_id,
             kind="captured",
             actor=actor,
             at=now,
@@ -239,9 +239,9 @@ class Leads:
             },
         )
         if route.queue_id is not None:
-            await self._post_and_offer(session, lead.id, route.queue_id, routing, actor)
+            await self._post_and_offer(session, lead_id, route.queue_id, routing, actor, fresh=True)
             state = LeadState.OFFERED
-        return lead.id, state
+        return lead_id, state
 
     async def _post_and_offer(
         self,
@@ -250,7 +250,10 @@ class Leads:
         queue_id: str,
         routing: dict[str, Any],
         actor: str,
+        *,
+        fresh: bool = False,
     ) -> None:
+        """Queue the card, offer the lead and start its SLA clock (`fresh`: inserted just now)."""
         now = self._clock.now()
         channel = await rotation_store.channel_of(session, queue_id) or "none"
         await outbox_store.enqueue(
@@ -264,7 +267,9 @@ class Leads:
         await self._offers.offer(
             session, lead_id=lead_id, queue_id=queue_id, now=now, actor=actor, routing=routing
         )
-        await self._sla.start(session, lead_id=lead_id, queue_id=queue_id, captured_at=now)
+        await self._sla.start(
+            session, lead_id=lead_id, queue_id=queue_id, captured_at=now, fresh=fresh
+        )
 
     async def _merge(
         self,

@@ -13,7 +13,6 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -25,7 +24,6 @@ from store import leads as lead_store
 from store import outbox as outbox_store
 from store import rotation as rotation_store
 from store.db import Database
-from store.models import Lead
 
 #: Outbox kind: a DM to the offered rep with the lead's card.
 DM_OFFER = "dm_offer"
@@ -104,19 +102,16 @@ class Offers:
         offer_note = {"rep": choice.rep_id, "skipped": skipped, "at": now.isoformat()}
         window = timedelta(seconds=queue.exclusivity_seconds)
         exclusive = window if choice.rep_id and window else None
-        await session.execute(
-            update(Lead)
-            .where(Lead.id == lead_id)
-            .values(
-                state=(LeadState.OFFERED if choice.rep_id else LeadState.NEW).value,
-                queue_id=queue_id,
-                offered_rep_id=choice.rep_id,
-                offered_at=now if choice.rep_id else None,
-                exclusive_until=now + exclusive if exclusive else None,
-                routing={**(routing or {}), "offer": offer_note},
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        await lead_store.set_lead(
+            session,
+            lead_id,
+            state=(LeadState.OFFERED if choice.rep_id else LeadState.NEW).value,
+            queue_id=queue_id,
+            offered_rep_id=choice.rep_id,
+            offered_at=now if choice.rep_id else None,
+            exclusive_until=now + exclusive if exclusive else None,
+            routing={**(routing or {}), "offer": offer_note},
+            updated_at=now,
         )
         for s in choice.skipped:
             await lead_store.add_event(

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.domain.lead import LeadSnapshot
@@ -73,6 +73,13 @@ class MessageSender(Protocol):
     ) -> str: ...
 
 
+@runtime_checkable
+class ClosableSender(Protocol):
+    """A sender that holds connections (closed when the dispatcher stops)."""
+
+    async def close(self) -> None: ...
+
+
 CardRenderer = Callable[[LeadSnapshot, datetime], RenderedMessage]
 MergeNoteRenderer = Callable[[LeadSnapshot, LeadMerge], RenderedMessage]
 #: Delivers one row of a kind registered by another capability (e.g. the chat relay);
@@ -120,6 +127,9 @@ class OutboxDispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # Delivered rows not yet marked sent: (row id, (lead id, channel, ts) of a new card).
+        self._marks: list[tuple[int, tuple[int, str, str] | None]] = []
+        self._marking: asyncio.Task[None] | None = None
 
     def register(self, kind: str, handler: RowHandler) -> None:
         """Deliver rows of `kind` with `handler` (same ordering, leasing and backoff)."""
@@ -134,12 +144,15 @@ class OutboxDispatcher:
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
-        """Finish the batch in hand (graceful shutdown drains in-flight work), then stop."""
+        """Finish the batch in hand (graceful shutdown drains in-flight work), then stop
+        and close the sender's connections, if it holds any."""
         self._stopping = True
         self._wakeup.set()
         if self._task is not None:
             await self._task
             self._task = None
+        if isinstance(self._sender, ClosableSender):
+            await self._sender.close()
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -161,38 +174,61 @@ class OutboxDispatcher:
             rows = await outbox_store.lease_due(
                 session, owner=self.owner, now=now, lease=self._lease, limit=self._batch_size
             )
+        # New cards are read in one go: a read per card, each waiting for its turn of a
+        # busy loop, made the cards of a channel queue up behind each other.
+        cards = await self._load_cards([r.lead_id for r in rows if r.kind == POST_CARD])
         # One group per key, each in id order (rows of several keys interleave by id).
         groups: dict[str, list[OutboxMessage]] = {}
         for row in rows:
             groups.setdefault(row.ordering_key, []).append(row)
-        await asyncio.gather(*(self._deliver_group(group) for group in groups.values()))
+        await asyncio.gather(*(self._deliver_group(group, cards) for group in groups.values()))
+        await self._marks_written()
         return len(rows)
 
-    async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
+    async def _load_cards(self, lead_ids: list[int | None]) -> dict[int, lead_store.StoredCard]:
+        ids = [i for i in lead_ids if i is not None]
+        if not ids:
+            return {}
+        try:
+            async with self._db.reading() as session:
+                return await lead_store.lead_cards(session, ids)
+        except Exception:  # each row then reads its own lead, and fails (and retries) alone
+            log.exception("reading %d cards failed", len(ids))
+            return {}
+
+    async def _deliver_group(
+        self, rows: list[OutboxMessage], cards: dict[int, lead_store.StoredCard]
+    ) -> None:
         async with self._concurrency:
             for index, row in enumerate(rows):
-                if not await self._deliver(row):
+                if index and row.kind != POST_CARD:
+                    # It may read what the rows before it recorded (a card's ts).
+                    await self._marks_written()
+                if not await self._deliver(row, cards):
                     async with self._db.transaction() as session:
                         await outbox_store.release(
                             session, row_ids=[r.id for r in rows[index + 1 :]], owner=self.owner
                         )
                     return
 
-    async def _deliver(self, row: OutboxMessage) -> bool:
-        """Deliver one row; False means it is backing off and the rows behind it must wait."""
+    async def _deliver(
+        self, row: OutboxMessage, cards: dict[int, lead_store.StoredCard] | None = None
+    ) -> bool:
+        """Deliver one row; False means it is backing off and the rows behind it must wait.
+
+        `cards`: new cards' leads as read when their rows were leased (a card's post
+        row is leased once at a time, and a later change re-renders it by its own
+        `update_card` row, so that read is fresh enough)."""
         try:
             if row.kind == POST_CARD:
-                await self._post_card(row)
+                await self._post_card(row, (cards or {}).get(row.lead_id or 0))
             elif row.kind == UPDATE_CARD:
                 await self._update_card(row)
             elif row.kind == POST_THREAD_NOTE:
                 await self._post_thread_note(row)
             elif row.kind in self._handlers:
                 await self._handlers[row.kind](row)
-                async with self._db.transaction() as session:
-                    await outbox_store.mark_sent(
-                        session, row_id=row.id, owner=self.owner, now=self._clock.now()
-                    )
+                self._sent(row)
             else:
                 raise PermanentSlackError(f"unknown outbox kind {row.kind!r}")
         except PermanentSlackError as exc:
@@ -225,14 +261,16 @@ class OutboxDispatcher:
         if lead_id is None:
             raise PermanentSlackError("card row without a lead")
         async with self._db.reading() as session:
-            snapshot = await lead_store.lead_snapshot(session, lead_id)
-            lead = await lead_store.get_lead(session, lead_id)
-        if snapshot is None or lead is None:
+            card = (await lead_store.lead_cards(session, [lead_id])).get(lead_id)
+        if card is None:
             raise PermanentSlackError(f"lead {lead_id} no longer exists")
-        return snapshot, lead.slack_channel_id, lead.slack_ts
+        return card.snapshot, card.channel_id, card.ts
 
-    async def _post_card(self, row: OutboxMessage) -> None:
-        snapshot, _, posted_ts = await self._load_card(row.lead_id)
+    async def _post_card(self, row: OutboxMessage, card: lead_store.StoredCard | None) -> None:
+        if card is None:
+            snapshot, _, posted_ts = await self._load_card(row.lead_id)
+        else:
+            snapshot, posted_ts = card.snapshot, card.ts
         channel = str(row.payload["channel"])
         ts = posted_ts
         if ts is None and row.attempts > 1:
@@ -249,14 +287,7 @@ class OutboxDispatcher:
         if ts is None:
             message = self._render_card(snapshot, self._clock.now())
             ts = await self._sender.post_message(channel, message, card_metadata(snapshot.id))
-        async with self._db.transaction() as session:
-            if posted_ts is None:
-                await lead_store.record_card(
-                    session, lead_id=snapshot.id, channel_id=channel, ts=ts
-                )
-            await outbox_store.mark_sent(
-                session, row_id=row.id, owner=self.owner, now=self._clock.now()
-            )
+        self._sent(row, (snapshot.id, channel, ts) if posted_ts is None else None)
 
     async def _load_posted_card(self, row: OutboxMessage) -> tuple[LeadSnapshot, str, str]:
         """The lead and where its card is; waits (by backing off) until the card is posted."""
@@ -271,10 +302,7 @@ class OutboxDispatcher:
         snapshot, channel, ts = await self._load_posted_card(row)
         message = self._render_card(snapshot, self._clock.now())
         await self._sender.update_message(channel, ts, message, card_metadata(snapshot.id))
-        async with self._db.transaction() as session:
-            await outbox_store.mark_sent(
-                session, row_id=row.id, owner=self.owner, now=self._clock.now()
-            )
+        self._sent(row)
 
     async def _post_thread_note(self, row: OutboxMessage) -> None:
         if self._render_merge_note is None:
@@ -283,7 +311,42 @@ class OutboxDispatcher:
         merge = LeadMerge.from_payload(row.payload.get("merge") or {})
         message = self._render_merge_note(snapshot, merge)
         await self._sender.post_thread_message(channel, ts, message)
-        async with self._db.transaction() as session:
-            await outbox_store.mark_sent(
-                session, row_id=row.id, owner=self.owner, now=self._clock.now()
-            )
+        self._sent(row)
+
+    def _sent(self, row: OutboxMessage, card: tuple[int, str, str] | None = None) -> None:
+        """Mark a delivered row sent (with a new card's ts), soon, together with others.
+
+        The marks of a pass are written in one transaction while the next posts go
+        on; a pass ends, and a row that may read them starts, only once they are
+        committed. A crash (or failed write) before then leaves the row leased and
+        pending, as a crash right after the Slack call always could: it is retried
+        when its lease runs out, and a card is then found by its metadata.
+        """
+        self._marks.append((row.id, card))
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._write_marks(), name="outbox-marks")
+
+    async def _write_marks(self) -> None:
+        while self._marks:
+            marks, self._marks = self._marks, []
+            try:
+                async with self._db.transaction() as session:
+                    for card in (card for _, card in marks if card is not None):
+                        lead_id, channel, ts = card
+                        await lead_store.record_card(
+                            session, lead_id=lead_id, channel_id=channel, ts=ts
+                        )
+                    await outbox_store.mark_sent_many(
+                        session,
+                        row_ids=[row_id for row_id, _ in marks],
+                        owner=self.owner,
+                        now=self._clock.now(),
+                    )
+            except Exception:
+                log.exception(
+                    "marking %d outbox rows sent failed; retried after the lease", len(marks)
+                )
+
+    async def _marks_written(self) -> None:
+        while self._marking is not None and not self._marking.done():
+            await asyncio.shield(self._marking)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -70,14 +70,22 @@ class SlaClock:
     # ----------------------------------------------------------- in other transactions
 
     async def start(
-        self, session: AsyncSession, *, lead_id: int, queue_id: str, captured_at: datetime
+        self,
+        session: AsyncSession,
+        *,
+        lead_id: int,
+        queue_id: str,
+        captured_at: datetime,
+        fresh: bool = False,
     ) -> None:
-        """Schedule the queue's ladder for a lead just posted to it."""
+        """Schedule the queue's ladder for a lead just posted to it (`fresh`: a lead
+        inserted in this transaction, which has no earlier steps to cancel)."""
         ladder = self.ladder(queue_id)
         hours, tz = self.hours(queue_id)
         due = sla.due_times(ladder, hours, tz, captured_at)
-        # A lead re-posted (nurture → sales-ready) starts afresh: earlier steps are moot.
-        await timer_store.cancel(session, lead_id=lead_id, kind=SLA_TIMER)
+        if not fresh:
+            # A lead re-posted (nurture → sales-ready) starts afresh: earlier steps are moot.
+            await timer_store.cancel(session, lead_id=lead_id, kind=SLA_TIMER)
         await timer_store.schedule(
             session,
             lead_id=lead_id,
@@ -86,21 +94,16 @@ class SlaClock:
             payload={"queue": queue_id},
         )
         deadline = sla.deadline(ladder, hours, tz, captured_at)
-        await session.execute(
-            update(Lead)
-            .where(Lead.id == lead_id)
-            .values(
-                sla_status="pending",
-                routing=_with_sla(
-                    await _routing(session, lead_id),
-                    {
-                        "start": captured_at.isoformat(),
-                        "due": deadline.isoformat() if deadline else None,
-                        "queue": queue_id,
-                    },
-                ),
-            )
-            .execution_options(synchronize_session=False)
+        clock = {
+            "start": captured_at.isoformat(),
+            "due": deadline.isoformat() if deadline else None,
+            "queue": queue_id,
+        }
+        await lead_store.set_lead(
+            session,
+            lead_id,
+            sla_status="pending",
+            routing=_with_sla(await lead_store.routing_of(session, lead_id), clock),
         )
 
     async def on_change(self, session: AsyncSession, lead_id: int, now: datetime) -> None:
@@ -153,18 +156,29 @@ class SlaClock:
             now = self._clock.now()
             async with self._db.transaction() as session:
                 due = await timer_store.claim_due(session, now=now, kinds=[SLA_TIMER], limit=limit)
+                # One query each for the batch's leads and card channels, not one per step:
+                # at 10,000 deadlines a minute the per-step round trips were the bottleneck.
+                ids = {t.lead_id for t in due if t.lead_id is not None}
+                leads = await _leads_by_id(session, ids)
+                channels = await lead_store.card_channels(session, ids) if ids else {}
+                changed: set[int] = set()
                 for timer in due:
-                    if await self._fire(session, timer, now):
+                    lead = leads.get(timer.lead_id) if timer.lead_id is not None else None
+                    if lead is not None and lead.id in changed:  # an earlier step of this batch
+                        lead = await lead_store.fresh_lead(session, lead.id)
+                    if lead is None:
+                        continue
+                    if await self._fire(session, timer, lead, channels.get(lead.id), now):
                         acted += 1
+                        changed.add(lead.id)
             if due:
                 self._wake_outbox()
             if len(due) < limit:
                 return acted
 
-    async def _fire(self, session: AsyncSession, timer: Timer, now: datetime) -> bool:
-        lead = await lead_store.fresh_lead(session, timer.lead_id) if timer.lead_id else None
-        if lead is None:
-            return False
+    async def _fire(
+        self, session: AsyncSession, timer: Timer, lead: Lead, channel: str | None, now: datetime
+    ) -> bool:
         ladder = self.ladder(lead.queue_id)
         if timer.step >= len(ladder.steps):
             return False  # the ladder was shortened since; nothing to do
@@ -181,7 +195,7 @@ class SlaClock:
             reason=step.action.value,
             data={"step": timer.step, "due": timer.due_at.isoformat(), "late_seconds": late},
         )
-        channel = await lead_store.card_channel(session, lead.id) or "none"
+        channel = channel or "none"
         text = sla.nag_text(ladder, step, self._time_left(lead, ladder, now))
         if step.action is sla.Action.DM_OFFERED_REP and lead.offered_rep_id:
             await self._notice(session, lead, now, lead.offered_rep_id, text)
@@ -304,6 +318,16 @@ def _clock_view(lead: Lead) -> sla.LeadClock:
         first_contact_at=lead.first_contact_at,
         closed=state in CLOSED_STATES or state is LeadState.NURTURE,
     )
+
+
+async def _leads_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Lead]:
+    """The leads as stored now (see `store.leads.fresh_lead`), by id."""
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(Lead).where(Lead.id.in_(ids)).execution_options(populate_existing=True)
+    )
+    return {lead.id: lead for lead in rows}
 
 
 async def _routing(session: AsyncSession, lead_id: int) -> dict[str, Any]:

@@ -5,21 +5,59 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import Table, bindparam, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.lead import CLAIMABLE_STATES, CLOSED_STATES, LeadSnapshot, LeadState
 from store.models import ChatSession, Lead, LeadEvent, PageView, Queue, Rep
 
+# The capture path's statements are Core, built once: no ORM objects, flushes or
+# per-call expression building (which cost more CPU than SQLite itself).
+_leads = cast(Table, Lead.__table__)
+_INSERT_LEAD = insert(_leads)
+_INSERT_EVENT = insert(cast(Table, LeadEvent.__table__))
+_OPEN_FOR_CONTACT = (
+    select(Lead)
+    .where(
+        or_(
+            Lead.email_normalized == bindparam("email"),
+            Lead.phone_e164 == bindparam("phone"),
+        ),
+        Lead.state.not_in([s.value for s in CLOSED_STATES]),
+        Lead.erased_at.is_(None),
+    )
+    .order_by(Lead.captured_at, Lead.id)
+    .with_for_update()
+)
+# SET takes the columns named in the parameters (Core's rule for an UPDATE without values()).
+_UPDATE_LEAD = update(_leads).where(_leads.c.id == bindparam("lead_key"))
+_ROUTING_OF = select(_leads.c.routing).where(_leads.c.id == bindparam("lead"))
+_VIEWED_URLS = select(PageView.url).where(
+    or_(
+        PageView.session_id.in_(
+            select(ChatSession.id).where(ChatSession.lead_id == bindparam("lead"))
+        ),
+        PageView.session_id == bindparam("chat"),
+    )
+)
+
+
+async def add_lead(session: AsyncSession, *, now: datetime, **fields: Any) -> int:
+    """Insert a lead (one Core statement); its id."""
+    result = await session.execute(
+        _INSERT_LEAD, {"captured_at": now, "updated_at": now, "last_activity_at": now, **fields}
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+
 
 async def insert_lead(session: AsyncSession, *, now: datetime, **fields: Any) -> Lead:
-    lead = Lead(captured_at=now, updated_at=now, last_activity_at=now, **fields)
-    session.add(lead)
-    await session.flush()
+    """`add_lead`, returning the stored lead."""
+    lead = await session.get(Lead, await add_lead(session, now=now, **fields))
+    assert lead is not None
     return lead
 
 
@@ -34,20 +72,21 @@ async def add_event(
     to_state: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
-) -> LeadEvent:
-    event = LeadEvent(
-        lead_id=lead_id,
-        kind=kind,
-        actor=actor,
-        at=at,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        data=data or {},
+) -> None:
+    """Record one event on the lead's history (a Core insert: no flush)."""
+    await session.execute(
+        _INSERT_EVENT,
+        {
+            "lead_id": lead_id,
+            "kind": kind,
+            "actor": actor,
+            "at": at,
+            "from_state": from_state,
+            "to_state": to_state,
+            "reason": reason,
+            "data": data or {},
+        },
     )
-    session.add(event)
-    await session.flush()
-    return event
 
 
 def contact_lock_id(key: str) -> int:
@@ -76,22 +115,11 @@ async def open_leads_for_contact(
 
     The rows are locked on PostgreSQL so a claim or close waits for the merge.
     """
-    matches = []
-    if email_normalized:
-        matches.append(Lead.email_normalized == email_normalized)
-    if phone_e164:
-        matches.append(Lead.phone_e164 == phone_e164)
-    if not matches:
+    if not email_normalized and not phone_e164:
         return []
+    # A missing value binds NULL, which equals nothing.
     rows = await session.scalars(
-        select(Lead)
-        .where(
-            or_(*matches),
-            Lead.state.not_in([s.value for s in CLOSED_STATES]),
-            Lead.erased_at.is_(None),
-        )
-        .order_by(Lead.captured_at, Lead.id)
-        .with_for_update()
+        _OPEN_FOR_CONTACT, {"email": email_normalized or None, "phone": phone_e164 or None}
     )
     return list(rows)
 
@@ -162,17 +190,53 @@ async def fresh_lead(session: AsyncSession, lead_id: int) -> Lead | None:
     return await session.get(Lead, lead_id, populate_existing=True)
 
 
-async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | None:
-    row = (
-        await session.execute(
-            select(Lead, Queue.name)
-            .outerjoin(Queue, Queue.id == Lead.queue_id)
-            .where(Lead.id == lead_id)
+@dataclass(frozen=True)
+class StoredCard:
+    """A lead as its card shows it, and where the card is (None until posted)."""
+
+    snapshot: LeadSnapshot
+    channel_id: str | None
+    ts: str | None
+
+
+_CARDS = (
+    select(Lead, Queue.name)
+    .outerjoin(Queue, Queue.id == Lead.queue_id)
+    .where(Lead.id.in_(bindparam("ids", expanding=True)))
+)
+_REP_NAMES = select(Rep.id, Rep.name).where(Rep.id.in_(bindparam("ids", expanding=True)))
+
+
+async def lead_cards(session: AsyncSession, lead_ids: Collection[int]) -> dict[int, StoredCard]:
+    """`StoredCard` of each lead that exists, in two queries however many (a batch of cards)."""
+    if not lead_ids:
+        return {}
+    rows = (await session.execute(_CARDS, {"ids": sorted(set(lead_ids))})).all()
+    skipped = {lead.id: _skipped(lead) for lead, _ in rows}
+    rep_ids = sorted({rep for reps in skipped.values() for rep, _ in reps})
+    names = dict((await session.execute(_REP_NAMES, {"ids": rep_ids})).all()) if rep_ids else {}
+    return {
+        lead.id: StoredCard(
+            _snapshot(
+                lead,
+                queue_name,
+                tuple((names.get(rep, rep), why) for rep, why in skipped[lead.id]),
+            ),
+            lead.slack_channel_id,
+            lead.slack_ts,
         )
-    ).first()
-    if row is None:
-        return None
-    lead, queue_name = row
+        for lead, queue_name in rows
+    }
+
+
+async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | None:
+    card = (await lead_cards(session, [lead_id])).get(lead_id)
+    return card.snapshot if card else None
+
+
+def _snapshot(
+    lead: Lead, queue_name: str | None, skipped: tuple[tuple[str, str], ...]
+) -> LeadSnapshot:
     return LeadSnapshot(
         id=lead.id,
         state=LeadState(lead.state),
@@ -196,7 +260,7 @@ async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | N
         offered_rep_id=lead.offered_rep_id,
         exclusive_until=lead.exclusive_until,
         route_reason=((lead.routing or {}).get("route") or {}).get("reason"),
-        skipped=await _skipped_names(session, lead),
+        skipped=skipped,
         first_contact_at=lead.first_contact_at,
         lost_reason=lead.lost_reason,
         follow_up_at=lead.follow_up_at,
@@ -219,14 +283,10 @@ def _sla_fields(lead: Lead) -> dict[str, Any]:
     }
 
 
-async def _skipped_names(session: AsyncSession, lead: Lead) -> tuple[tuple[str, str], ...]:
-    """(rep name, why) for each rep passed over at the lead's last offer."""
+def _skipped(lead: Lead) -> list[tuple[str, str]]:
+    """(rep id, why) for each rep passed over at the lead's last offer."""
     skipped = ((lead.routing or {}).get("offer") or {}).get("skipped") or []
-    if not skipped:
-        return ()
-    ids = [str(s.get("rep")) for s in skipped]
-    names = dict((await session.execute(select(Rep.id, Rep.name).where(Rep.id.in_(ids)))).all())
-    return tuple((names.get(i, i), str(s.get("reason"))) for i, s in zip(ids, skipped, strict=True))
+    return [(str(s.get("rep")), str(s.get("reason"))) for s in skipped]
 
 
 def reason_text(stored: Any) -> str:
@@ -236,10 +296,19 @@ def reason_text(stored: Any) -> str:
     return str(stored)
 
 
+async def set_lead(session: AsyncSession, lead_id: int, **values: Any) -> None:
+    """Set columns of one lead (a prebuilt Core update; loaded `Lead` objects are not refreshed)."""
+    await session.execute(_UPDATE_LEAD, {"lead_key": lead_id, **values})
+
+
+async def routing_of(session: AsyncSession, lead_id: int) -> dict[str, Any]:
+    """The lead's stored routing note (a copy; empty when none)."""
+    routing = await session.scalar(_ROUTING_OF, {"lead": lead_id})
+    return dict(routing or {})
+
+
 async def record_card(session: AsyncSession, *, lead_id: int, channel_id: str, ts: str) -> None:
-    await session.execute(
-        update(Lead).where(Lead.id == lead_id).values(slack_channel_id=channel_id, slack_ts=ts)
-    )
+    await set_lead(session, lead_id, slack_channel_id=channel_id, slack_ts=ts)
 
 
 async def card_channel(session: AsyncSession, lead_id: int) -> str | None:
@@ -270,16 +339,9 @@ async def viewed_paths(
     session: AsyncSession, *, lead_id: int | None = None, chat_id: str | None = None
 ) -> tuple[str, ...]:
     """URL paths viewed in the lead's widget conversations (and in `chat_id`), for scoring."""
-    sessions: list[ColumnElement[bool]] = []
-    if lead_id is not None:
-        sessions.append(
-            PageView.session_id.in_(select(ChatSession.id).where(ChatSession.lead_id == lead_id))
-        )
-    if chat_id is not None:
-        sessions.append(PageView.session_id == chat_id)
-    if not sessions:
+    if lead_id is None and chat_id is None:
         return ()
-    urls = await session.scalars(select(PageView.url).where(or_(*sessions)))
+    urls = await session.scalars(_VIEWED_URLS, {"lead": lead_id, "chat": chat_id})
     return tuple(dict.fromkeys(urllib.parse.urlsplit(u).path or "/" for u in urls))
 
 

@@ -3,34 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from store.models import OutboxMessage
 
+_INSERT = insert(cast(Table, OutboxMessage.__table__))
 
-def new_row(
+
+def pending_values(
     *,
     kind: str,
     ordering_key: str,
     now: datetime,
     lead_id: int | None = None,
     payload: dict[str, Any] | None = None,
-) -> OutboxMessage:
-    """A pending row, not yet added: for callers that insert many in one flush."""
-    return OutboxMessage(
-        kind=kind,
-        ordering_key=ordering_key,
-        lead_id=lead_id,
-        payload=payload or {},
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+) -> dict[str, Any]:
+    """A pending row's column values."""
+    return {
+        "kind": kind,
+        "ordering_key": ordering_key,
+        "lead_id": lead_id,
+        "payload": payload or {},
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def new_row(**fields: Any) -> OutboxMessage:
+    """A pending row (`pending_values`' arguments), not yet added."""
+    return OutboxMessage(**pending_values(**fields))
 
 
 async def enqueue(
@@ -41,11 +48,15 @@ async def enqueue(
     now: datetime,
     lead_id: int | None = None,
     payload: dict[str, Any] | None = None,
-) -> OutboxMessage:
-    row = new_row(kind=kind, ordering_key=ordering_key, now=now, lead_id=lead_id, payload=payload)
-    session.add(row)
-    await session.flush()
-    return row
+) -> None:
+    """Add a pending row (one prebuilt Core insert, no flush); it commits with the caller's
+    transaction, so rows of one key keep the order they were enqueued in (their ids)."""
+    await session.execute(
+        _INSERT,
+        pending_values(
+            kind=kind, ordering_key=ordering_key, now=now, lead_id=lead_id, payload=payload
+        ),
+    )
 
 
 async def lease_due(
@@ -101,13 +112,33 @@ async def lease_due(
     return list(rows)
 
 
-async def mark_sent(session: AsyncSession, *, row_id: int, owner: str, now: datetime) -> bool:
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner)
-        .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
+_outbox = cast(Table, OutboxMessage.__table__)
+_MARK_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("b_id"), _outbox.c.lease_owner == bindparam("b_owner"))
+    .values(
+        status="sent",
+        sent_at=bindparam("b_now", type_=_outbox.c.sent_at.type),
+        lease_owner=None,
+        lease_until=None,
+        last_error=None,
     )
+)
+
+
+async def mark_sent(session: AsyncSession, *, row_id: int, owner: str, now: datetime) -> bool:
+    result = await session.execute(_MARK_SENT, {"b_id": row_id, "b_owner": owner, "b_now": now})
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def mark_sent_many(
+    session: AsyncSession, *, row_ids: list[int], owner: str, now: datetime
+) -> None:
+    """`mark_sent` for several rows, in one statement."""
+    if row_ids:
+        await session.execute(
+            _MARK_SENT, [{"b_id": row_id, "b_owner": owner, "b_now": now} for row_id in row_ids]
+        )
 
 
 async def mark_failed(

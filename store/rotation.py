@@ -11,12 +11,53 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lead import OWNED_OPEN_STATES
 from store.models import Lead, Queue, QueueMember, Rep, RepEvent
+
+# An offer's statements, built once (building them cost more CPU than running them).
+_QUEUE = select(Queue).where(Queue.id == bindparam("queue"))
+_QUEUE_LOCKED = _QUEUE.with_for_update(key_share=True)
+_CHANNEL_OF = select(Queue.channel_id).where(Queue.id == bindparam("queue"))
+_open_counts = (
+    select(Lead.owner_id, func.count().label("n"))
+    .where(Lead.state.in_([s.value for s in OWNED_OPEN_STATES]), Lead.owner_id.is_not(None))
+    .group_by(Lead.owner_id)
+    .subquery()
+)
+_MEMBERS = (  # MemberState's fields, in order
+    select(
+        QueueMember.rep_id,
+        QueueMember.position,
+        Rep.weight,
+        Rep.capacity,
+        Rep.away,
+        QueueMember.earned,
+        QueueMember.offers_count,
+        QueueMember.last_offered_at,
+        func.coalesce(_open_counts.c.n, 0),
+    )
+    .join(Rep, Rep.id == QueueMember.rep_id)
+    .outerjoin(_open_counts, _open_counts.c.owner_id == QueueMember.rep_id)
+    .where(QueueMember.queue_id == bindparam("queue"), Rep.active.is_(True))
+    .order_by(QueueMember.position)
+)
+_members = cast(Table, QueueMember.__table__)
+_member = (_members.c.queue_id == bindparam("b_queue")) & (_members.c.rep_id == bindparam("b_rep"))
+_CREDIT = update(_members).where(_member).values(earned=_members.c.earned + bindparam("b_share"))
+_CREDIT_OFFERED = (
+    update(_members)
+    .where(_member)
+    .values(
+        earned=_members.c.earned + bindparam("b_share"),
+        offers_count=_members.c.offers_count + 1,
+        last_offered_at=bindparam("b_at", type_=_members.c.last_offered_at.type),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -44,17 +85,15 @@ async def lock_queue(session: AsyncSession, queue_id: str) -> Queue:
     transactions begin IMMEDIATE and so run one at a time. KeyError when there
     is no such queue.
     """
-    query = select(Queue).where(Queue.id == queue_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
-    queue = await session.scalar(query)
+    locked = session.get_bind().dialect.name == "postgresql"
+    queue = await session.scalar(_QUEUE_LOCKED if locked else _QUEUE, {"queue": queue_id})
     if queue is None:
         raise KeyError(f"no queue {queue_id!r}")
     return queue
 
 
 async def channel_of(session: AsyncSession, queue_id: str) -> str | None:
-    return await session.scalar(select(Queue.channel_id).where(Queue.id == queue_id))
+    return await session.scalar(_CHANNEL_OF, {"queue": queue_id})
 
 
 async def is_member(session: AsyncSession, queue_id: str, rep_id: str) -> bool:
@@ -68,33 +107,8 @@ async def is_member(session: AsyncSession, queue_id: str, rep_id: str) -> bool:
 
 async def members(session: AsyncSession, queue_id: str) -> list[MemberState]:
     """The queue's active reps in rotation order, with their open-lead counts."""
-    open_counts = (
-        select(Lead.owner_id, func.count().label("n"))
-        .where(Lead.state.in_([s.value for s in OWNED_OPEN_STATES]), Lead.owner_id.is_not(None))
-        .group_by(Lead.owner_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(QueueMember, Rep, func.coalesce(open_counts.c.n, 0))
-        .join(Rep, Rep.id == QueueMember.rep_id)
-        .outerjoin(open_counts, open_counts.c.owner_id == QueueMember.rep_id)
-        .where(QueueMember.queue_id == queue_id, Rep.active.is_(True))
-        .order_by(QueueMember.position)
-    )
-    return [
-        MemberState(
-            rep_id=member.rep_id,
-            position=member.position,
-            weight=rep.weight,
-            capacity=rep.capacity,
-            away=rep.away,
-            earned=member.earned,
-            offers=member.offers_count,
-            last_offered_at=member.last_offered_at,
-            open_leads=int(n),
-        )
-        for member, rep, n in rows.all()
-    ]
+    rows = await session.execute(_MEMBERS, {"queue": queue_id})
+    return [MemberState(*row) for row in rows]  # `_MEMBERS` selects its fields in order
 
 
 async def record_choice(
@@ -106,15 +120,17 @@ async def record_choice(
     now: datetime,
 ) -> None:
     """Credit each available rep their share of this lead; count the offer to `chosen`."""
-    for rep_id, share in shares.items():
-        values: dict[str, object] = {"earned": QueueMember.earned + share}
-        if rep_id == chosen:
-            values.update(offers_count=QueueMember.offers_count + 1, last_offered_at=now)
+    credits = [
+        {"b_queue": queue_id, "b_rep": rep_id, "b_share": share}
+        for rep_id, share in shares.items()
+        if rep_id != chosen
+    ]
+    if credits:
+        await session.execute(_CREDIT, credits)
+    if chosen is not None and chosen in shares:
         await session.execute(
-            update(QueueMember)
-            .where(QueueMember.queue_id == queue_id, QueueMember.rep_id == rep_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            _CREDIT_OFFERED,
+            {"b_queue": queue_id, "b_rep": chosen, "b_share": shares[chosen], "b_at": now},
         )
 
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Timer
 
 PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
+_INSERT = insert(cast(Table, Timer.__table__))
 
 
 async def schedule(
@@ -31,19 +33,20 @@ async def schedule(
     steps: Iterable[tuple[int, datetime]],
     payload: dict[str, object] | None = None,
 ) -> None:
-    """Add a pending timer per (step, due_at)."""
-    for step, due_at in steps:
-        session.add(
-            Timer(
-                kind=kind,
-                lead_id=lead_id,
-                step=step,
-                due_at=due_at,
-                status=PENDING,
-                payload=dict(payload or {}),
-            )
-        )
-    await session.flush()
+    """Add a pending timer per (step, due_at): one prebuilt Core insert for all of them."""
+    rows = [
+        {
+            "kind": kind,
+            "lead_id": lead_id,
+            "step": step,
+            "due_at": due_at,
+            "status": PENDING,
+            "payload": dict(payload or {}),
+        }
+        for step, due_at in steps
+    ]
+    if rows:
+        await session.execute(_INSERT, rows)
 
 
 async def cancel(
