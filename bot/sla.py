@@ -330,10 +330,5 @@ async def _leads_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Lead]:
     return {lead.id: lead for lead in rows}
 
 
-async def _routing(session: AsyncSession, lead_id: int) -> dict[str, Any]:
-    lead = await lead_store.fresh_lead(session, lead_id)
-    return dict((lead.routing if lead else None) or {})
-
-
 def _with_sla(routing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     return {**routing, "sla": values}
