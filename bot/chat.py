@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat_batch import GroupCommit, TurnBatcher
@@ -50,9 +49,9 @@ from bot.domain import script as engine
 from bot.domain.contact import ContactError, parse_email, parse_phone
 from bot.leads import LeadIntake, Leads
 from store import chat as chat_store
+from store import leads as lead_store
 from store.chat import Conversation
 from store.db import Database
-from store.models import Lead
 
 __all__ = ["RELAY_VISITOR_MESSAGE", "Chat", "ChatSetup", "UnknownSession"]
 
@@ -255,12 +254,7 @@ class Chat:
             if row.last_touch and row.last_touch != row.first_touch:
                 values["last_touch"] = {**row.last_touch, "source": source_of(row.last_touch)}
             if values:
-                await session.execute(
-                    update(Lead)
-                    .where(Lead.id == lead_id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
+                await lead_store.set_lead(session, lead_id, **values)
             if closing is not None:
                 said.extend(await self._bot_lines(session, row.id, (closing,)))
 

@@ -8,11 +8,12 @@ it is drawn; a decayed score does not take a lead back out of its queue.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.domain.lead import CLOSED_STATES
 from bot.domain.scoring import ScoringModel, rescore
+from store import leads as lead_store
 from store.db import Database
 from store.models import Lead
 
@@ -60,12 +61,7 @@ class ScoreDecay:
                     )
                     graded = new_grade.value if new_grade else None
                     if (points, graded) != (score, grade):
-                        await session.execute(
-                            update(Lead)
-                            .where(Lead.id == lead_id)
-                            .values(score=points, grade=graded)
-                            .execution_options(synchronize_session=False)
-                        )
+                        await lead_store.set_lead(session, lead_id, score=points, grade=graded)
                         changed += 1
             if len(rows) < PAGE:
                 return changed

@@ -189,18 +189,7 @@ class LeadWork:
             to_state=LeadState.NEW.value,
             data={"rep": owner, "queue": lead.queue_id},
         )
-        if lead.queue_id is None:
-            return None
-        choice = await self._offers.offer(
-            session,
-            lead_id=lead.id,
-            queue_id=lead.queue_id,
-            now=now,
-            actor=actor,
-            excluded={owner} if owner else set(),
-            routing=dict(lead.routing or {}),
-        )
-        return choice.rep_id
+        return await self._offers.offer_next(session, lead, now=now, actor=actor, passing=owner)
 
 
 async def _change_state(

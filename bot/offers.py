@@ -24,6 +24,7 @@ from store import leads as lead_store
 from store import outbox as outbox_store
 from store import rotation as rotation_store
 from store.db import Database
+from store.models import Lead
 
 #: Outbox kind: a DM to the offered rep with the lead's card.
 DM_OFFER = "dm_offer"
@@ -157,6 +158,24 @@ class Offers:
             now=now,
         )
         return choice
+
+    async def offer_next(
+        self, session: AsyncSession, lead: Lead, *, now: datetime, actor: str, passing: str | None
+    ) -> str | None:
+        """Offer `lead` again in its own queue, passing over `passing` (the rep who released
+        it or let it wait); the rep it went to, None when nobody could take it."""
+        if lead.queue_id is None:
+            return None
+        choice = await self.offer(
+            session,
+            lead_id=lead.id,
+            queue_id=lead.queue_id,
+            now=now,
+            actor=actor,
+            excluded={passing} if passing else set(),
+            routing=dict(lead.routing or {}),
+        )
+        return choice.rep_id
 
 
 class Rotation:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -137,12 +137,7 @@ class SlaClock:
             "elapsed_seconds": data["elapsed_seconds"],
             "margin_seconds": data["margin_seconds"],
         }
-        await session.execute(
-            update(Lead)
-            .where(Lead.id == lead_id)
-            .values(sla_status=status, routing=routing)
-            .execution_options(synchronize_session=False)
-        )
+        await lead_store.set_lead(session, lead_id, sla_status=status, routing=routing)
         await lead_store.add_event(
             session, lead_id=lead_id, kind=kind, actor="sla", at=now, data=data
         )
@@ -202,12 +197,7 @@ class SlaClock:
         elif step.action is sla.Action.REOFFER:
             await self._reoffer(session, lead, now)  # the new rep's offer DM carries the card
         elif step.action is sla.Action.OPEN_TO_CHANNEL:
-            await session.execute(
-                update(Lead)
-                .where(Lead.id == lead.id)
-                .values(exclusive_until=None, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            await lead_store.set_lead(session, lead.id, exclusive_until=None, updated_at=now)
             await lead_store.add_event(
                 session,
                 lead_id=lead.id,
@@ -221,12 +211,7 @@ class SlaClock:
         elif step.action is sla.Action.DM_OWNER and lead.owner_id:
             await self._notice(session, lead, now, lead.owner_id, text)
         elif step.action is sla.Action.MARK_MISSED:
-            await session.execute(
-                update(Lead)
-                .where(Lead.id == lead.id)
-                .values(sla_status="missed", updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            await lead_store.set_lead(session, lead.id, sla_status="missed", updated_at=now)
             await lead_store.add_event(
                 session,
                 lead_id=lead.id,
@@ -269,18 +254,7 @@ class SlaClock:
                 at=now,
                 data={"rep": previous, "queue": lead.queue_id},
             )
-        if lead.queue_id is None:
-            return None
-        choice = await self._offers.offer(
-            session,
-            lead_id=lead.id,
-            queue_id=lead.queue_id,
-            now=now,
-            actor="sla",
-            excluded={previous} if previous else set(),
-            routing=dict(lead.routing or {}),
-        )
-        return choice.rep_id
+        return await self._offers.offer_next(session, lead, now=now, actor="sla", passing=previous)
 
     async def _notice(
         self,
