@@ -25,10 +25,12 @@ from bot.decay import ScoreDecay
 from bot.digests import DIGEST_POST, Digests
 from bot.lead_work import LeadWork
 from bot.leads import Captured, LeadIntake, Leads
+from bot.metrics import Projector, business_time_of
 from bot.offers import DM_OFFER, Offers, Rotation
 from bot.outbox import OutboxDispatcher
 from bot.qualify import Qualifier
 from bot.reminders import Reminders
+from bot.reports import Reports
 from bot.settings import Settings
 from bot.sla import SLA_NOTICE, SlaClock
 from bot.slack_events import EventLog
@@ -40,6 +42,7 @@ from handlers.digest_message import DigestPosts
 from handlers.offer_dm import OfferDMs
 from handlers.relay_messages import render_visitor_message
 from handlers.remind_command import remind_commands
+from handlers.report_commands import report_commands
 from handlers.sla_notices import SlaNotices
 from handlers.slack_actions import local_today
 from handlers.slack_http import make_slack_endpoint
@@ -59,6 +62,8 @@ DECAY_EVERY_SECONDS = 900.0
 SLA_POLL_SECONDS = 0.5
 #: Digests run on the hour; looking every 2 s (one indexed query) keeps them on time.
 DIGEST_POLL_SECONDS = 2.0
+#: New lead events are folded into the reports' facts this often (reports also catch up first).
+FACTS_POLL_SECONDS = 5.0
 
 
 class StartupError(RuntimeError):
@@ -88,6 +93,7 @@ class Services:
     sla: SlaClock
     reminders: Reminders
     digests: Digests
+    projector: Projector
 
 
 SERVICES = web.AppKey("services", Services)
@@ -125,6 +131,8 @@ def build_services(
     dispatcher.register(SLA_NOTICE, SlaNotices(db, clock, sender, render_lead_card).deliver)
     digests = Digests(db, clock, dispatcher.wake, config.managers, workspace_tz)
     dispatcher.register(DIGEST_POST, DigestPosts(sender).deliver)
+    projector = Projector(db, business_time_of(sla))
+    reports = Reports(db, clock, projector, workspace_tz)
     # The client carries the token; passing it twice only makes Bolt warn.
     bolt = AsyncApp(
         signing_secret=settings.slack_signing_secret,
@@ -138,8 +146,9 @@ def build_services(
         **slack_commands.away_commands(Rotation(db, clock).set_away),
         **remind_commands(reminders, workspace_tz),
         **digest_commands(digests),
+        **report_commands(reports),
     }
-    slack_commands.register(bolt, commands)
+    slack_commands.register(bolt, commands, config.managers)
     hub = ChatHub()
 
     async def publish(chat_id: str, lines: list[ChatLine]) -> None:
@@ -171,6 +180,7 @@ def build_services(
         sla,
         reminders,
         digests,
+        projector,
     )
 
 
@@ -240,6 +250,7 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
                 Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
                 Job("follow-ups", services.reminders.fire_due, every_seconds=5.0),
                 Job("digests", services.digests.run_due, every_seconds=DIGEST_POLL_SECONDS),
+                Job("report-facts", services.projector.run, every_seconds=FACTS_POLL_SECONDS),
             ]
         )
         scheduler.start()

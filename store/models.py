@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -141,6 +142,13 @@ class LeadEvent(Base):
     __table_args__ = (
         Index("ix_lead_events_lead_id_at", "lead_id", "at"),
         Index("ix_lead_events_kind_at", "kind", "at"),
+        # The projector's work list: leads with events not yet in `lead_facts`.
+        Index(
+            "ix_lead_events_unprojected",
+            "lead_id",
+            sqlite_where=text("NOT projected"),
+            postgresql_where=text("NOT projected"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
@@ -151,6 +159,59 @@ class LeadEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime]
+    # Folded into `lead_facts` yet? Set by the projector (bot/metrics.py) in its transaction.
+    projected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class LeadFact(Base):
+    """One lead as the reports see it: a projection of its events (bot/domain/metrics.py).
+
+    Rebuilt from `lead_events` whenever the lead has new ones; never edited otherwise.
+    """
+
+    __tablename__ = "lead_facts"
+    __table_args__ = (Index("ix_lead_facts_captured_at_stage", "captured_at", "stage"),)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    captured_at: Mapped[datetime]
+    intake: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(200))
+    grade: Mapped[str | None] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    queue_id: Mapped[str | None] = mapped_column(String(40))
+    stage: Mapped[int] = mapped_column(Integer)
+    posted_at: Mapped[datetime | None]
+    first_claimed_at: Mapped[datetime | None]
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    releases: Mapped[int] = mapped_column(Integer, default=0)
+    first_contact_at: Mapped[datetime | None]
+    first_contact_by: Mapped[str | None] = mapped_column(String(32))
+    claim_seconds: Mapped[int | None] = mapped_column(Integer)
+    claim_business_seconds: Mapped[int | None] = mapped_column(Integer)
+    contact_seconds: Mapped[int | None] = mapped_column(Integer)
+    contact_business_seconds: Mapped[int | None] = mapped_column(Integer)
+    sla: Mapped[str | None] = mapped_column(String(8))  # met | missed
+    won_at: Mapped[datetime | None]
+    lost_at: Mapped[datetime | None]
+    merges: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LeadRepFact(Base):
+    """What one rep did with one lead: a projection of the lead's events."""
+
+    __tablename__ = "lead_rep_facts"
+    __table_args__ = (Index("ix_lead_rep_facts_captured_at_rep_id", "captured_at", "rep_id"),)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    rep_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    captured_at: Mapped[datetime]
+    offers: Mapped[int] = mapped_column(Integer, default=0)
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    releases: Mapped[int] = mapped_column(Integer, default=0)
+    timeouts: Mapped[int] = mapped_column(Integer, default=0)
+    first_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_seconds: Mapped[int | None] = mapped_column(Integer)
+    contact_business_seconds: Mapped[int | None] = mapped_column(Integer)
+    sla_missed: Mapped[bool] = mapped_column(Boolean, default=False)
+    won: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RepEvent(Base):

@@ -1,0 +1,81 @@
+"""Keeps the reports' projection (`lead_facts`, `lead_rep_facts`) equal to the event log.
+
+Writers only append to `lead_events`; nothing on the capture or claim path pays
+for reports. The projector (a scheduler job, and a catch-up before every report)
+takes leads with unprojected events, re-reads each one's whole history, folds it
+with `bot.domain.metrics.project`, swaps the lead's facts, and marks exactly the
+events it read, all in one transaction. An event committed meanwhile stays
+unprojected for the next pass; on PostgreSQL each lead is locked (skipping ones
+another replica holds) so two replicas never write one lead's facts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.domain import metrics
+from bot.domain.hours import open_seconds_between
+from bot.sla import SlaClock
+from store import metrics as metrics_store
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def business_time_of(sla: SlaClock) -> metrics.BusinessTime:
+    """Business seconds between two instants in a queue's configured business hours."""
+
+    def business(queue_id: str | None, start: datetime, end: datetime) -> float:
+        hours, tz = sla.hours(queue_id)
+        return open_seconds_between(hours, tz, start, end)
+
+    return business
+
+
+class Projector:
+    def __init__(self, db: Database, business: metrics.BusinessTime, batch: int = 500) -> None:
+        self._db = db
+        self._business = business
+        self._batch = batch
+
+    async def run_once(self) -> int:
+        """Project one batch of leads with new events; how many leads were projected."""
+        async with self._db.transaction() as session:
+            pending = await metrics_store.unprojected_leads(session, self._batch)
+            lead_ids = await metrics_store.lock_leads(session, pending)
+            if not lead_ids:
+                return 0
+            histories, read = await metrics_store.histories(session, lead_ids)
+            sources = await metrics_store.sources(session, lead_ids)
+            leads: list[metrics.LeadFacts] = []
+            reps: list[metrics.RepFacts] = []
+            for lead_id in lead_ids:
+                projected = metrics.project(
+                    lead_id,
+                    histories.get(lead_id, []),
+                    self._business,
+                    source=sources.get(lead_id),
+                )
+                if projected is not None:
+                    leads.append(projected[0])
+                    reps.extend(projected[1])
+            await metrics_store.replace_facts(session, lead_ids, leads, reps)
+            await metrics_store.mark_projected(session, read)
+            return len(lead_ids)
+
+    async def catch_up(self, max_passes: int = 100) -> int:
+        """Project until nothing is pending (or `max_passes` batches); leads projected."""
+        done = 0
+        for _ in range(max_passes):
+            projected = await self.run_once()
+            done += projected
+            if projected < self._batch:
+                break
+        return done
+
+    async def run(self) -> None:
+        """The scheduler job."""
+        done = await self.catch_up()
+        if done:
+            log.debug("projected %d leads for reports", done)
