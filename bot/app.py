@@ -25,6 +25,7 @@ from bot.decay import ScoreDecay
 from bot.digests import DIGEST_POST, Digests
 from bot.lead_work import LeadWork
 from bot.leads import Captured, LeadIntake, Leads
+from bot.lookup import Lookup
 from bot.metrics import Projector, business_time_of
 from bot.offers import DM_OFFER, Offers, Rotation
 from bot.outbox import OutboxDispatcher
@@ -39,7 +40,9 @@ from handlers.api_leads import make_lead_api
 from handlers.cards import render_lead_card, render_merge_note, render_offer_dm
 from handlers.digest_command import digest_commands
 from handlers.digest_message import DigestPosts
+from handlers.find_command import find_commands, slack_permalink
 from handlers.offer_dm import OfferDMs
+from handlers.queue_command import queue_commands
 from handlers.relay_messages import render_visitor_message
 from handlers.remind_command import remind_commands
 from handlers.report_commands import report_commands
@@ -142,11 +145,14 @@ def build_services(
     # First, so every listener (and any later middleware) sees each event_id once.
     slack_dedupe.register(bolt, EventLog(db, clock).first_sighting)
     slack_actions.register(bolt, leads, work, local_today(workspace_tz, clock.now))
+    lookup = Lookup(db, clock, config, offers)
     commands = {
         **slack_commands.away_commands(Rotation(db, clock).set_away),
         **remind_commands(reminders, workspace_tz),
         **digest_commands(digests),
         **report_commands(reports),
+        **find_commands(lookup, slack_permalink(slack), workspace_tz),
+        **queue_commands(lookup, workspace_tz),
     }
     slack_commands.register(bolt, commands, config.managers)
     hub = ChatHub()

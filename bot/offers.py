@@ -9,7 +9,7 @@ the offered rep.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,34 @@ class Offers:
             return True
         return is_open(self._config.rep_hours(rep_id), self._config.rep_timezone(rep_id), now)
 
+    def candidates(
+        self, stored: Iterable[rotation_store.MemberState], now: datetime
+    ) -> list[Candidate]:
+        """The queue's members as the rotation sees them at `now`."""
+        return [
+            Candidate(
+                rep_id=m.rep_id,
+                position=m.position,
+                weight=m.weight,
+                earned=m.earned,
+                offers=m.offers,
+                last_offered_at=m.last_offered_at,
+                away=m.away,
+                working=self.working(m.rep_id, now),
+                open_leads=m.open_leads,
+                capacity=m.capacity,
+            )
+            for m in stored
+        ]
+
+    async def preview(
+        self, session: AsyncSession, queue_id: str, now: datetime
+    ) -> tuple[list[rotation_store.MemberState], Choice]:
+        """The queue's members and the choice `offer` would make for a new lead at `now`,
+        read without the queue's lock and writing nothing (`/leads queue`)."""
+        stored = await rotation_store.members(session, queue_id)
+        return stored, choose_rep(self.candidates(stored, now))
+
     async def offer(
         self,
         session: AsyncSession,
@@ -78,24 +106,7 @@ class Offers:
         """
         queue = await rotation_store.lock_queue(session, queue_id)
         stored = await rotation_store.members(session, queue_id)
-        choice = choose_rep(
-            [
-                Candidate(
-                    rep_id=m.rep_id,
-                    position=m.position,
-                    weight=m.weight,
-                    earned=m.earned,
-                    offers=m.offers,
-                    last_offered_at=m.last_offered_at,
-                    away=m.away,
-                    working=self.working(m.rep_id, now),
-                    open_leads=m.open_leads,
-                    capacity=m.capacity,
-                )
-                for m in stored
-            ],
-            excluded,
-        )
+        choice = choose_rep(self.candidates(stored, now), excluded)
         await rotation_store.record_choice(
             session, queue_id=queue_id, shares=choice.shares, chosen=choice.rep_id, now=now
         )
