@@ -23,6 +23,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import LeadbotConfig
 from bot.decay import ScoreDecay
 from bot.digests import DIGEST_POST, Digests
+from bot.erasure import ERASE_RELAYED_LINE, Erasure, ErasureDelivery
 from bot.lead_work import LeadWork
 from bot.leads import Captured, LeadIntake, Leads
 from bot.lookup import Lookup
@@ -41,6 +42,7 @@ from handlers.cards import render_lead_card, render_merge_note, render_offer_dm
 from handlers.digest_command import digest_commands
 from handlers.digest_message import DigestPosts
 from handlers.find_command import find_commands, slack_permalink
+from handlers.forget_command import forget_commands, render_erased_line
 from handlers.offer_dm import OfferDMs
 from handlers.queue_command import queue_commands
 from handlers.relay_messages import render_visitor_message
@@ -134,6 +136,9 @@ def build_services(
     dispatcher.register(SLA_NOTICE, SlaNotices(db, clock, sender, render_lead_card).deliver)
     digests = Digests(db, clock, dispatcher.wake, config.managers, workspace_tz)
     dispatcher.register(DIGEST_POST, DigestPosts(sender).deliver)
+    erasure = Erasure(db, clock, dispatcher.wake, config.workspace.default_phone_region)
+    erase_line = ErasureDelivery(db, sender, render_erased_line).erase_line
+    dispatcher.register(ERASE_RELAYED_LINE, erase_line)
     projector = Projector(db, business_time_of(sla))
     reports = Reports(db, clock, projector, workspace_tz)
     # The client carries the token; passing it twice only makes Bolt warn.
@@ -153,6 +158,7 @@ def build_services(
         **report_commands(reports),
         **find_commands(lookup, slack_permalink(slack), workspace_tz),
         **queue_commands(lookup, workspace_tz),
+        **forget_commands(erasure),
     }
     slack_commands.register(bolt, commands, config.managers)
     hub = ChatHub()

@@ -62,6 +62,8 @@ CHAT_HINT = (
 
 
 def display_name(lead: LeadSnapshot) -> str:
+    if lead.erased:
+        return f"Erased lead #{lead.id}"
     unnamed = f"website visitor #{lead.id}" if lead.is_chat else f"Lead #{lead.id}"
     return lead.name or lead.company or lead.email or lead.phone or unnamed
 
@@ -241,8 +243,57 @@ def _why_text(lead: LeadSnapshot) -> str | None:
     return " · ".join(parts) or None
 
 
+ERASED_NOTE = (
+    ":wastebasket: This person's contact details and conversation were erased "
+    "(`/leads forget`). The lead is kept, anonymous, for the reports."
+)
+
+
+def render_erased_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
+    """An erased lead's card: no contact, answers or reasons; its state and buttons stay
+    (the lead can still be closed) and it no longer invites replies to the visitor."""
+    name = display_name(lead)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "block_id": "lead_header",
+            "text": {"type": "plain_text", "text": name},
+        },
+        {
+            "type": "section",
+            "block_id": "lead_erased",
+            "text": {"type": "mrkdwn", "text": ERASED_NOTE},
+        },
+    ]
+    status = "\n".join(t for t in (_status_text(lead, now), sla_text(lead)) if t)
+    if status:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "lead_status",
+                "text": {"type": "mrkdwn", "text": status},
+            }
+        )
+    captured = lead.captured_at.strftime("%Y-%m-%d %H:%M UTC")
+    context = f"Lead #{lead.id} · captured {captured} · {lead.state.value}"
+    blocks.append(
+        {
+            "type": "context",
+            "block_id": "lead_context",
+            "elements": [{"type": "mrkdwn", "text": context}],
+        }
+    )
+    actions = _actions_block(lead)
+    if actions:
+        blocks.append(actions)
+    owner = f" — claimed by {mention(lead.owner_id)}" if lead.owner_id else ""
+    return RenderedMessage(text=name + owner, blocks=blocks)
+
+
 def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
     """The lead's card in its queue channel, drawn from the stored lead alone."""
+    if lead.erased:
+        return render_erased_card(lead, now)
     name = display_name(lead)
     blocks: list[dict[str, Any]] = [
         {

@@ -264,6 +264,7 @@ def _snapshot(
         first_contact_at=lead.first_contact_at,
         lost_reason=lead.lost_reason,
         follow_up_at=lead.follow_up_at,
+        erased=lead.erased_at is not None,
         **_sla_fields(lead),
     )
 

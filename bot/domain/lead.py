@@ -66,6 +66,7 @@ class LeadSnapshot:
     sla_due: datetime | None = None  # first contact due by (business hours counted)
     sla_elapsed: timedelta | None = None  # capture → first contact, business time
     sla_target: timedelta | None = None
+    erased: bool = False  # the person's data was erased (`/leads forget`): no contact shown
 
     @property
     def is_chat(self) -> bool:
