@@ -41,6 +41,7 @@ from handlers.api_leads import make_lead_api
 from handlers.cards import render_lead_card, render_merge_note, render_offer_dm
 from handlers.digest_command import digest_commands
 from handlers.digest_message import DigestPosts
+from handlers.export_command import export_commands
 from handlers.find_command import find_commands, slack_permalink
 from handlers.forget_command import forget_commands, render_erased_line
 from handlers.offer_dm import OfferDMs
@@ -50,6 +51,7 @@ from handlers.remind_command import remind_commands
 from handlers.report_commands import report_commands
 from handlers.sla_notices import SlaNotices
 from handlers.slack_actions import local_today
+from handlers.slack_files import SlackFiles
 from handlers.slack_http import make_slack_endpoint
 from handlers.slack_sender import SlackWebSender, build_web_client
 from handlers.widget_frames import message_frame
@@ -150,11 +152,13 @@ def build_services(
     # First, so every listener (and any later middleware) sees each event_id once.
     slack_dedupe.register(bolt, EventLog(db, clock).first_sighting)
     slack_actions.register(bolt, leads, work, local_today(workspace_tz, clock.now))
+    files = SlackFiles(slack)  # DMs a person a file (exports, charts)
     lookup = Lookup(db, clock, config, offers)
     commands = {
         **slack_commands.away_commands(Rotation(db, clock).set_away),
         **remind_commands(reminders, workspace_tz),
         **digest_commands(digests),
+        **export_commands(db, clock, files, workspace_tz),
         **report_commands(reports),
         **find_commands(lookup, slack_permalink(slack), workspace_tz),
         **queue_commands(lookup, workspace_tz),
