@@ -48,6 +48,7 @@ from handlers.offer_dm import OfferDMs
 from handlers.queue_command import queue_commands
 from handlers.relay_messages import render_visitor_message
 from handlers.remind_command import remind_commands
+from handlers.report_chart import funnel_chart_png
 from handlers.report_commands import report_commands
 from handlers.sla_notices import SlaNotices
 from handlers.slack_actions import local_today
@@ -159,7 +160,7 @@ def build_services(
         **remind_commands(reminders, workspace_tz),
         **digest_commands(digests),
         **export_commands(db, clock, files, workspace_tz),
-        **report_commands(reports),
+        **report_commands(reports, chart=funnel_chart_png, upload=files.upload_to_user),
         **find_commands(lookup, slack_permalink(slack), workspace_tz),
         **queue_commands(lookup, workspace_tz),
         **forget_commands(erasure),

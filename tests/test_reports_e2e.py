@@ -150,8 +150,15 @@ async def test_report_counts_the_story(story: dict[str, int], slack: Sandbox) ->
     assert rows["in business hours"] == ["1m 00s", "7m 00s", "2"]  # always-open queue
 
 
-async def test_funnel_reports_each_step(story: dict[str, int], slack: Sandbox) -> None:
-    rows = table(await answer(slack, MANAGER, "funnel today"))
+async def test_funnel_reports_each_step_and_sends_its_chart(
+    story: dict[str, int], slack: Sandbox
+) -> None:
+    shown = await answer(slack, MANAGER, "funnel today")
+    assert "The chart is in your DM with leadbot." in text_of(shown)
+    [chart] = [f for f in slack.files() if f.name == "funnel-today.png"]
+    assert chart.content.startswith(b"\x89PNG\r\n\x1a\n") and len(chart.content) > 5000
+    assert [share.channel_id for share in chart.shares] == [slack.dm_channel_for(MANAGER)]
+    rows = table(shown)
     assert rows["Captured"][:1] == ["3"]
     assert rows["Posted to a queue"][:1] == ["3"]
     assert rows["Claimed"] == ["2", "66.7%", "66.7%"]
@@ -250,3 +257,17 @@ async def test_help_lists_every_subcommand(bot: RunningBot, slack: Sandbox) -> N
     said = text_of(await answer(slack, ALICE, "help"))
     for sub in ("report", "funnel", "sources", "cost", "reps", "away", "back", "remind", "digest"):
         assert f"`/leads {sub}" in said
+
+
+async def test_funnel_numbers_still_arrive_when_the_chart_upload_fails(
+    bot: RunningBot, slack: Sandbox
+) -> None:
+    slack.set_fault("upload_url", status=503)
+    try:
+        shown = await answer(slack, MANAGER, "funnel 7d")
+    finally:
+        slack.clear_faults()
+    said = text_of(shown)
+    assert "The chart could not be uploaded to Slack" in said
+    assert "Captured" in table(shown)
+    assert slack.files() == []
