@@ -47,6 +47,7 @@ from bot.chat_values import (
 from bot.clock import Clock
 from bot.domain import script as engine
 from bot.domain.contact import ContactError, parse_email, parse_phone
+from bot.domain.lead import LeadState
 from bot.leads import LeadIntake, Leads
 from store import chat as chat_store
 from store import leads as lead_store
@@ -242,10 +243,9 @@ class Chat:
             asked_for_human=outcome is engine.Outcome.HUMAN,
             chat_id=row.id,
         )
-        closing = engine.closing(script, outcome) if outcome is engine.Outcome.PARTIAL else None
         said: list[ChatLine] = []
 
-        async def link(session: AsyncSession, lead_id: int) -> None:
+        async def link(session: AsyncSession, lead_id: int, state: LeadState) -> None:
             if not await chat_store.link_lead(session, row.id, lead_id):
                 raise _AlreadyLinked
             values: dict[str, Any] = {}
@@ -255,7 +255,9 @@ class Chat:
                 values["last_touch"] = {**row.last_touch, "source": source_of(row.last_touch)}
             if values:
                 await lead_store.set_lead(session, lead_id, **values)
-            if closing is not None:
+            if outcome is not engine.Outcome.HUMAN:  # the engine said that one already
+                nurtured = state is LeadState.NURTURE
+                closing = engine.closing(script, outcome, nurtured=nurtured)
                 said.extend(await self._bot_lines(session, row.id, (closing,)))
 
         try:

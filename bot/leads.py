@@ -127,7 +127,7 @@ class Leads:
         intake: LeadIntake,
         actor: str,
         *,
-        then: Callable[[AsyncSession, int], Awaitable[None]] | None = None,
+        then: Callable[[AsyncSession, int, LeadState], Awaitable[None]] | None = None,
     ) -> int:
         """`capture_lead`, for callers that need only the lead id."""
         return (await self.capture_lead(intake, actor, then=then)).lead_id
@@ -137,7 +137,7 @@ class Leads:
         intake: LeadIntake,
         actor: str,
         *,
-        then: Callable[[AsyncSession, int], Awaitable[None]] | None = None,
+        then: Callable[[AsyncSession, int, LeadState], Awaitable[None]] | None = None,
     ) -> Captured:
         """Store the lead, its first events and the intents to post and offer it, atomically.
 
@@ -148,8 +148,9 @@ class Leads:
         A returning person (same normalized email or E.164 phone as an open lead)
         is merged into that lead instead: its id is returned, its card updated and
         its owner told in the thread — never a second card (SPEC §3).
-        `then` runs inside the same transaction with the lead id (the widget links
-        its conversation there); if it raises, nothing is stored.
+        `then` runs inside the same transaction with the lead id and its state (the
+        widget links its conversation there and says its closing); if it raises,
+        nothing is stored.
         """
         now = self._clock.now()
         touch = _touch(intake, now)
@@ -169,7 +170,7 @@ class Leads:
             else:
                 lead_id, state = await self._insert(session, intake, touch, actor)
             if then is not None:
-                await then(session, lead_id)
+                await then(session, lead_id, state)
         self._wake_outbox()
         return Captured(lead_id, state, merged=bool(found))
 

@@ -189,3 +189,46 @@ async def test_captures_run_one_at_a_time_behind_the_answers(
     await chat.close()
     assert leads.started == 3
     assert all([await lead_of(db, chat_id) is not None for chat_id in ids])
+
+
+NURTURED = ["Nia Nurture", "nia@initech.example", "Initech", "5", "Not sure yet"]
+NURTURED += ["Just researching"]  # -20 points: under SQL, and the phone question is skipped
+SALES_READY = ["Sam Ready", "sam@initech.example", "Initech", "300", "Over $50k", "This month"]
+SALES_READY += ["skip"]  # the optional phone
+
+
+@pytest.mark.parametrize(
+    ("answers", "state", "closing"),
+    [
+        (NURTURED, "nurture", "Someone from our team will be in touch."),
+        (SALES_READY, "offered", "Someone from our team will reply right here shortly."),
+    ],
+    ids=["nurtured", "sales-ready"],
+)
+async def test_the_closing_line_says_what_happens_next(
+    db: Database, clock: FakeClock, answers: list[str], state: str, closing: str
+) -> None:
+    """A rep replies in the chat only when the lead went to a queue; a nurtured visitor is
+    not promised one (the closing is said once the capture has routed the lead)."""
+    chat = await make_chat(db, clock, leads=make_leads(db, clock))
+    visit = Visit(url="https://www.acme.example/")
+    chat_id = (await chat.start(visit, origin=None, ip=None)).session_id
+    for n, text in enumerate(answers):
+        await chat.say(chat_id, text, f"m{n}")
+    await chat.close()  # the capture has run
+    async with db.reading() as session:
+        lead = await session.scalar(
+            select(Lead)
+            .join(ChatSession, ChatSession.lead_id == Lead.id)
+            .where(ChatSession.id == chat_id)
+        )
+        bot_lines = list(
+            await session.scalars(
+                select(ChatMessage.text)
+                .where(ChatMessage.session_id == chat_id, ChatMessage.author == "bot")
+                .order_by(ChatMessage.seq)
+            )
+        )
+    assert lead is not None and lead.state == state
+    assert bot_lines[-1].endswith(closing)
+    assert sum("that's everything I need" in line for line in bot_lines) == 1

@@ -205,6 +205,8 @@ class Closing(_Section):
         "Of course, I'm bringing in a person from our team. They'll reply right here shortly."
     )
     partial: LongText = "Thanks for your time! Someone from our team will be in touch."
+    #: A completed script whose lead is not sales-ready yet (nurtured: no rep is coming now).
+    nurtured: LongText = "Thanks, that's everything I need! Someone from our team will be in touch."
 
 
 DEFAULT_GREETING = (
@@ -322,6 +324,7 @@ class ScriptSection(_Section):
             closing_completed=self.closing.completed,
             closing_human=self.closing.human,
             closing_partial=self.closing.partial,
+            closing_nurtured=self.closing.nurtured,
         )
 
     def to_script(self) -> Script:

@@ -150,6 +150,9 @@ class Script:
     closing_completed: str
     closing_human: str
     closing_partial: str
+    closing_nurtured: str = (
+        "Thanks, that's everything I need! Someone from our team will be in touch."
+    )
 
 
 @dataclass(frozen=True)
@@ -305,8 +308,16 @@ def abandon(script: Script, state: ScriptState) -> Outcome | None:
     return Outcome.PARTIAL if contact else None
 
 
-def closing(script: Script, outcome: Outcome) -> BotLine:
-    """The closing line for an outcome (the caller says the PARTIAL one on idle)."""
+def closing(script: Script, outcome: Outcome, *, nurtured: bool = False) -> BotLine:
+    """The closing line for an outcome.
+
+    The engine says only the HUMAN one itself. A COMPLETED script's closing
+    depends on where the lead went (a rep replies in the chat; a nurtured lead
+    hears "we'll be in touch"), so the caller says it once the capture has
+    decided, with `nurtured`; the caller also says the PARTIAL one on idle.
+    """
+    if outcome is Outcome.COMPLETED and nurtured:
+        return BotLine(script.closing_nurtured)
     text = {
         Outcome.COMPLETED: script.closing_completed,
         Outcome.HUMAN: script.closing_human,
@@ -381,7 +392,8 @@ def _finish(
     script: Script, state: ScriptState, outcome: Outcome, *, say: tuple[BotLine, ...] = ()
 ) -> Turn:
     done = replace(state, index=None, attempts=0, finished=outcome)
-    return Turn(done, (*say, closing(script, outcome)), None, outcome)
+    said = (*say, closing(script, outcome)) if outcome is Outcome.HUMAN else say
+    return Turn(done, said, None, outcome)
 
 
 def _current(script: Script, state: ScriptState) -> Question | None:

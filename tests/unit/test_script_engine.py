@@ -23,6 +23,7 @@ from bot.domain.script import (
     abandon,
     answer,
     answers_for_lead,
+    closing,
     contact_fields,
     start,
 )
@@ -105,7 +106,7 @@ def test_a_choice_question_is_asked_with_its_buttons() -> None:
 
 def test_an_empty_script_completes_at_once() -> None:
     turn = start(script_of())
-    assert texts(turn) == ["Hi!", "All done."]
+    assert texts(turn) == ["Hi!"]  # the closing waits for the capture (see closing())
     assert (turn.finished, turn.input, turn.state.index) == (Outcome.COMPLETED, None, None)
 
 
@@ -227,7 +228,7 @@ def test_a_good_answer_after_a_bad_one_is_kept() -> None:
 def test_moving_on_from_the_last_question_completes() -> None:
     script = script_of(q("size", AnswerKind.NUMBER), max_attempts=1)
     turn = say(script, "lots")
-    assert (texts(turn), turn.finished, turn.input) == (["All done."], Outcome.COMPLETED, None)
+    assert (texts(turn), turn.finished, turn.input) == ([], Outcome.COMPLETED, None)
 
 
 def test_given_is_capped() -> None:
@@ -292,7 +293,7 @@ def test_skip_conditions_look_at_the_normalized_earlier_answer(
 def test_skipping_the_last_questions_completes() -> None:
     script = script_of(SIZE, q("maybe", skip_if=cond("size", Operator.LESS_THAN, 10)))
     turn = say(script, "3")
-    assert (texts(turn), turn.finished) == (["All done."], Outcome.COMPLETED)
+    assert (texts(turn), turn.finished) == ([], Outcome.COMPLETED)
 
 
 def test_several_skipped_questions_in_a_row() -> None:
@@ -449,7 +450,7 @@ def test_from_json_refuses_what_to_json_never_writes(change: dict[str, Any]) -> 
 def test_a_stored_state_beyond_a_shortened_script_completes() -> None:
     state = replace(start(LEAD_SCRIPT).state, index=17)
     turn = answer(LEAD_SCRIPT, state, "hello", phone_region=REGION)
-    assert (texts(turn), turn.finished) == (["All done."], Outcome.COMPLETED)
+    assert (texts(turn), turn.finished) == ([], Outcome.COMPLETED)
 
 
 # --------------------------------------------------------------------------- for the lead
@@ -500,3 +501,16 @@ def test_unanswered_questions_are_left_out_for_the_lead() -> None:
 )
 def test_is_disposable(email: str, disposable: bool) -> None:
     assert is_disposable(email) is disposable
+
+
+def test_the_closing_of_a_completed_script_depends_on_where_the_lead_went() -> None:
+    script = replace(script_of(), closing_nurtured="We'll be in touch.")
+    assert closing(script, Outcome.COMPLETED) == BotLine("All done.")
+    assert closing(script, Outcome.COMPLETED, nurtured=True) == BotLine("We'll be in touch.")
+    assert closing(script, Outcome.HUMAN, nurtured=True) == BotLine("Getting a person.")
+    assert closing(script, Outcome.PARTIAL) == BotLine("Thanks, we'll be in touch.")
+
+
+def test_asking_for_a_human_is_answered_by_the_engine_at_once() -> None:
+    turn = say(script_of(q("a"), q("b")), "talk to a human")
+    assert (texts(turn)[-1], turn.finished) == ("Getting a person.", Outcome.HUMAN)
