@@ -23,7 +23,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import LeadbotConfig
 from bot.decay import ScoreDecay
 from bot.digests import DIGEST_POST, Digests
-from bot.erasure import ERASE_RELAYED_LINE, Erasure, ErasureDelivery
+from bot.erasure import ERASE_POSTED_COPY, ERASE_RELAYED_LINE, Erasure, ErasureDelivery
 from bot.lead_work import LeadWork
 from bot.leads import Captured, LeadIntake, Leads
 from bot.lookup import Lookup
@@ -140,8 +140,9 @@ def build_services(
     digests = Digests(db, clock, dispatcher.wake, config.managers, workspace_tz)
     dispatcher.register(DIGEST_POST, DigestPosts(sender).deliver)
     erasure = Erasure(db, clock, dispatcher.wake, config.workspace.default_phone_region)
-    erase_line = ErasureDelivery(db, sender, render_erased_line).erase_line
-    dispatcher.register(ERASE_RELAYED_LINE, erase_line)
+    erasure_delivery = ErasureDelivery(db, sender, render_erased_line, sender.open_dm)
+    dispatcher.register(ERASE_RELAYED_LINE, erasure_delivery.erase_line)
+    dispatcher.register(ERASE_POSTED_COPY, erasure_delivery.erase_copy)
     projector = Projector(db, business_time_of(sla))
     reports = Reports(db, clock, projector, workspace_tz)
     # The client carries the token; passing it twice only makes Bolt warn.

@@ -18,13 +18,15 @@ Slack's copies go through the outbox like everything else: each card is
 re-rendered from the erased lead (`update_card`) and each visitor line relayed
 into a card's thread is overwritten (`erase_relayed_line`, delivered by
 `ErasureDelivery`), ordered behind the channel's other rows so a relay in flight
-is overwritten after it lands.
+is overwritten after it lands. So is every other message the outbox posted about
+the leads and recorded where (`erase_posted_copy`): the "came back" thread notes,
+the offer DMs and the SLA nags and escalations, which carry the card.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -47,8 +49,10 @@ from bot.domain.erasure import (
     scrub_payload,
     scrub_text,
 )
-from bot.leads import POST_CARD, UPDATE_CARD, channel_key
-from bot.outbox import RenderedMessage
+from bot.leads import POST_CARD, POST_THREAD_NOTE, UPDATE_CARD, channel_key
+from bot.offers import DM_OFFER
+from bot.outbox import PermanentSlackError, RenderedMessage
+from bot.sla import SLA_NOTICE
 from store import erasure as erasure_store
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -59,6 +63,10 @@ log = logging.getLogger(__name__)
 
 #: Outbox kind: overwrite a visitor line's copy in a card thread (payload: message_id).
 ERASE_RELAYED_LINE = "erase_relayed_line"
+#: Outbox kind: overwrite another message posted about the lead (payload: channel, ts).
+ERASE_POSTED_COPY = "erase_posted_copy"
+#: The outbox kinds whose deliveries post a copy of the person's details, and record where.
+COPYING_KINDS = (POST_THREAD_NOTE, DM_OFFER, SLA_NOTICE)
 #: Rounds of following a person's other contact values to more leads (a safety bound).
 MAX_ROUNDS = 5
 
@@ -75,6 +83,7 @@ class ErasureReport:
     events: int = 0  # event rows whose reason or data was scrubbed (the rows stay)
     cards: int = 0  # Slack cards being re-rendered
     slack_lines: int = 0  # relayed visitor lines being overwritten in Slack
+    slack_copies: int = 0  # thread notes, DMs and notices being overwritten in Slack
 
     @property
     def matched(self) -> bool:
@@ -134,6 +143,16 @@ class Erasure:
                 await self._erase_lead(session, lead, needles, now)
             cards = await self._rerender_cards(session, lead_ids, now)
             await self._overwrite_lines(session, lines, now)
+            copies = await outbox_store.posted_copies(session, lead_ids, list(COPYING_KINDS))
+            for lead_id, channel, ts in copies:
+                await outbox_store.enqueue(
+                    session,
+                    kind=ERASE_POSTED_COPY,
+                    ordering_key=channel_key(channel),
+                    lead_id=lead_id,
+                    payload={"channel": channel, "ts": ts},
+                    now=now,
+                )
             await self._audit(session, lead_ids, counts, actor, now)
         self._wake_outbox()
         log.info(
@@ -151,6 +170,7 @@ class Erasure:
             counts.events,
             cards,
             len(lines),
+            len(copies),
         )
 
     async def _person_leads(
@@ -308,15 +328,24 @@ class LineUpdater(Protocol):
     ) -> None: ...
 
 
+#: The DM channel id (D…) of the bot's conversation with a user id.
+OpenDM = Callable[[str], Awaitable[str]]
+
+
 class ErasureDelivery:
-    """The outbox's handler for `erase_relayed_line` rows (see `OutboxDispatcher.register`)."""
+    """The outbox's handlers for `erase_relayed_line` and `erase_posted_copy` rows."""
 
     def __init__(
-        self, db: Database, sender: LineUpdater, render: Callable[[], RenderedMessage]
+        self,
+        db: Database,
+        sender: LineUpdater,
+        render: Callable[[], RenderedMessage],
+        open_dm: OpenDM | None = None,
     ) -> None:
         self._db = db
         self._sender = sender
         self._render = render
+        self._open_dm = open_dm
 
     async def erase_line(self, row: OutboxMessage) -> None:
         """Overwrite the line's copy in its card thread; nothing to do if it has none (its
@@ -327,4 +356,17 @@ class ErasureDelivery:
         if where is None:
             return
         channel, ts = where
+        await self._sender.update_message(channel, ts, self._render(), None)
+
+    async def erase_copy(self, row: OutboxMessage) -> None:
+        """Overwrite a posted copy; a DM was posted to a user id, which chat.update does
+        not take, so its D… channel is looked up first."""
+        payload = row.payload or {}
+        channel, ts = str(payload.get("channel") or ""), str(payload.get("ts") or "")
+        if not channel or not ts:
+            raise PermanentSlackError(f"erase row {row.id} without channel and ts")
+        if channel.startswith(("U", "W")):
+            if self._open_dm is None:
+                raise PermanentSlackError("cannot find a DM channel to erase a copy in")
+            channel = await self._open_dm(channel)
         await self._sender.update_message(channel, ts, self._render(), None)

@@ -82,9 +82,13 @@ class ClosableSender(Protocol):
 
 CardRenderer = Callable[[LeadSnapshot, datetime], RenderedMessage]
 MergeNoteRenderer = Callable[[LeadSnapshot, LeadMerge], RenderedMessage]
+#: Where a delivery posted its message: (channel, or a user id for a DM; ts).
+PostedCopy = tuple[str, str]
 #: Delivers one row of a kind registered by another capability (e.g. the chat relay);
 #: raises Transient/PermanentSlackError like the built-in kinds, and is marked sent on return.
-RowHandler = Callable[[OutboxMessage], Awaitable[None]]
+#: It returns where it posted a message about the row's lead, if it did and an erasure
+#: should be able to overwrite it (store/outbox.py: `record_copies`).
+RowHandler = Callable[[OutboxMessage], Awaitable[PostedCopy | None]]
 
 
 def card_metadata(lead_id: int) -> dict[str, Any]:
@@ -127,8 +131,9 @@ class OutboxDispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        # Delivered rows not yet marked sent: (row id, (lead id, channel, ts) of a new card).
-        self._marks: list[tuple[int, tuple[int, str, str] | None]] = []
+        # Delivered rows not yet marked sent: (row id, (lead id, channel, ts) of a new card,
+        # where the row posted a copy of something about its lead).
+        self._marks: list[tuple[int, tuple[int, str, str] | None, PostedCopy | None]] = []
         self._marking: asyncio.Task[None] | None = None
 
     def register(self, kind: str, handler: RowHandler) -> None:
@@ -227,8 +232,7 @@ class OutboxDispatcher:
             elif row.kind == POST_THREAD_NOTE:
                 await self._post_thread_note(row)
             elif row.kind in self._handlers:
-                await self._handlers[row.kind](row)
-                self._sent(row)
+                self._sent(row, copy=await self._handlers[row.kind](row))
             else:
                 raise PermanentSlackError(f"unknown outbox kind {row.kind!r}")
         except PermanentSlackError as exc:
@@ -310,10 +314,16 @@ class OutboxDispatcher:
         snapshot, channel, ts = await self._load_posted_card(row)
         merge = LeadMerge.from_payload(row.payload.get("merge") or {})
         message = self._render_merge_note(snapshot, merge)
-        await self._sender.post_thread_message(channel, ts, message)
-        self._sent(row)
+        note_ts = await self._sender.post_thread_message(channel, ts, message)
+        self._sent(row, copy=(channel, note_ts))
 
-    def _sent(self, row: OutboxMessage, card: tuple[int, str, str] | None = None) -> None:
+    def _sent(
+        self,
+        row: OutboxMessage,
+        card: tuple[int, str, str] | None = None,
+        *,
+        copy: PostedCopy | None = None,
+    ) -> None:
         """Mark a delivered row sent (with a new card's ts), soon, together with others.
 
         The marks of a pass are written in one transaction while the next posts go
@@ -322,7 +332,7 @@ class OutboxDispatcher:
         pending, as a crash right after the Slack call always could: it is retried
         when its lease runs out, and a card is then found by its metadata.
         """
-        self._marks.append((row.id, card))
+        self._marks.append((row.id, card, copy))
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._write_marks(), name="outbox-marks")
 
@@ -331,14 +341,17 @@ class OutboxDispatcher:
             marks, self._marks = self._marks, []
             try:
                 async with self._db.transaction() as session:
-                    for card in (card for _, card in marks if card is not None):
+                    for card in (card for _, card, _ in marks if card is not None):
                         lead_id, channel, ts = card
                         await lead_store.record_card(
                             session, lead_id=lead_id, channel_id=channel, ts=ts
                         )
+                    await outbox_store.record_copies(
+                        session, [(row_id, *copy) for row_id, _, copy in marks if copy]
+                    )
                     await outbox_store.mark_sent_many(
                         session,
-                        row_ids=[row_id for row_id, _ in marks],
+                        row_ids=[row_id for row_id, _, _ in marks],
                         owner=self.owner,
                         now=self._clock.now(),
                     )

@@ -65,13 +65,16 @@ def erasure_reply(report: ErasureReport, given: str) -> str:
         slack.append(_plural(report.cards, "lead card"))
     if report.slack_lines:
         slack.append(_plural(report.slack_lines, "visitor line") + " relayed into threads")
+    if report.slack_copies:
+        slack.append(
+            _plural(report.slack_copies, "other message") + " (thread notes, DMs, notices)"
+        )
     if slack:
-        lines.append(f"Slack: replacing {' and '.join(slack)} now.")
+        lines.append(f"Slack: replacing {', '.join(slack)} now.")
     if report.cards:
         lines.append(
-            "Not replaced: your team's own replies in those threads, and the bot's \"came "
-            'back" notes and DMs about these leads (where they are is not recorded); a Slack '
-            "admin can delete them."
+            "Not replaced: your team's own replies in those threads (a Slack admin can delete "
+            "them)."
         )
     return "\n".join(lines)
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain.lead import LeadSnapshot, LeadState
-from bot.outbox import PermanentSlackError, RenderedMessage
+from bot.outbox import PermanentSlackError, PostedCopy, RenderedMessage
 from store import leads as lead_store
 from store.db import Database
 from store.models import OutboxMessage
@@ -33,7 +33,7 @@ class OfferDMs:
         self._sender = sender
         self._render = render
 
-    async def deliver(self, row: OutboxMessage) -> None:
+    async def deliver(self, row: OutboxMessage) -> PostedCopy | None:
         """DM the rep, unless the offer has already moved on (claimed, re-offered)."""
         rep = str(row.payload.get("rep") or "")
         if row.lead_id is None or not rep:
@@ -43,7 +43,8 @@ class OfferDMs:
         if lead is None:
             raise PermanentSlackError(f"lead {row.lead_id} no longer exists")
         if lead.state is not LeadState.OFFERED or lead.offered_rep_id != rep:
-            return  # stale: a DM now would offer a lead that is no longer theirs
+            return None  # stale: a DM now would offer a lead that is no longer theirs
         # A user id as the channel posts in the app's DM with that user.
         # No card metadata: the channel card alone is "the lead's card".
-        await self._sender.post_message(rep, self._render(lead, self._clock.now()), None)
+        ts = await self._sender.post_message(rep, self._render(lead, self._clock.now()), None)
+        return rep, ts

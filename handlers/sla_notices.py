@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.domain.lead import LeadSnapshot
-from bot.outbox import PermanentSlackError, RenderedMessage
+from bot.outbox import PermanentSlackError, PostedCopy, RenderedMessage
 from handlers.cards import display_name, mention, safe_mrkdwn
 from store import leads as lead_store
 from store.db import Database
@@ -84,7 +84,7 @@ class SlaNotices:
         self._sender = sender
         self._render_card = render_card
 
-    async def deliver(self, row: OutboxMessage) -> None:
+    async def deliver(self, row: OutboxMessage) -> PostedCopy | None:
         payload = row.payload
         to = str(payload.get("to") or "")
         if row.lead_id is None or not to:
@@ -109,5 +109,5 @@ class SlaNotices:
                 to, NOTICE_EVENT_TYPE, "notice", str(row.id), row.created_at - timedelta(minutes=5)
             )
             if found is not None:
-                return
-        await self._sender.post_message(to, message, metadata)
+                return to, found
+        return to, await self._sender.post_message(to, message, metadata)

@@ -151,6 +151,14 @@ class SlackWebSender:
         except Exception as exc:
             raise _classify(exc) from exc
 
+    async def open_dm(self, user_id: str) -> str:
+        """The D… id of the app's DM with a user (chat.update needs it, not the user id)."""
+        try:
+            opened = await self._client.conversations_open(users=user_id)
+        except Exception as exc:
+            raise _classify(exc) from exc
+        return str(opened["channel"]["id"])
+
     async def update_message(
         self, channel: str, ts: str, message: RenderedMessage, metadata: dict[str, Any] | None
     ) -> None:

@@ -248,6 +248,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # Where the delivery posted a message about the lead (a DM, a thread note), so an
+    # erasure can overwrite that copy; the channel may be a user id for a DM.
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class ApiKey(Base):

@@ -141,6 +141,39 @@ async def mark_sent_many(
         )
 
 
+_RECORD_COPY = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("b_id"))
+    .values(slack_channel=bindparam("b_channel"), slack_ts=bindparam("b_ts"))
+)
+
+
+async def record_copies(session: AsyncSession, copies: list[tuple[int, str, str]]) -> None:
+    """Where delivered rows posted their messages: (row id, channel or user id, ts)."""
+    if copies:
+        await session.execute(
+            _RECORD_COPY, [{"b_id": i, "b_channel": c[:32], "b_ts": ts} for i, c, ts in copies]
+        )
+
+
+async def posted_copies(
+    session: AsyncSession, lead_ids: list[int], kinds: list[str]
+) -> list[tuple[int, str, str]]:
+    """(lead id, channel or user id, ts) of the messages rows of `kinds` posted about leads."""
+    if not lead_ids:
+        return []
+    rows = await session.execute(
+        select(OutboxMessage.lead_id, OutboxMessage.slack_channel, OutboxMessage.slack_ts)
+        .where(
+            OutboxMessage.lead_id.in_(lead_ids),
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.slack_ts.is_not(None),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    return [(int(lead or 0), str(channel), str(ts)) for lead, channel, ts in rows]
+
+
 async def mark_failed(
     session: AsyncSession,
     *,

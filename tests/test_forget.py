@@ -237,11 +237,21 @@ async def test_a_manager_erases_a_person_everywhere_and_the_counts_stay(
         {"phone": PHONE_AGAIN, "name": "John Doe", "company": "Initech Ltd"}
     )
     assert (status, again["id"], again["merged"]) == (201, chat_id, True)
-    await slack.wait_for_call(
+    [note] = await slack.wait_for_call(
         "chat.postMessage",
         lambda c: c.args.get("thread_ts") == chat_card and "came back" in c.args["text"],
     )
     await settle(bot)
+    # The bot's other messages about him: the thread note and the offer DMs (with the card).
+    offer_dms = [
+        (slack.dm_channel_for(c.args["channel"]), c.response["ts"])
+        for c in slack.calls
+        if c.method == "chat.postMessage"
+        and str(c.args.get("text", "")).startswith(("You're offered lead", "New lead"))
+        and str(c.args.get("channel", "")).startswith("U")
+    ]
+    assert offer_dms, "the scenario offers the leads by DM"
+    copies = [(SALES, note.response["ts"]), *offer_dms]
     assert await traces(bot.services.db)  # the check below can find him
     before = await history(bot)
     assert {"captured", "claimed", "lost", "merged"} <= {kind for _, _, kind, *_ in before}
@@ -249,7 +259,9 @@ async def test_a_manager_erases_a_person_everywhere_and_the_counts_stay(
     reply = await command(slack, MANAGER, f"forget {EMAIL.upper()}")
 
     assert f"2 leads (#{lost_id}, #{chat_id})" in reply, reply
-    assert "1 conversation" in reply and "2 lead cards and 2 visitor lines" in reply, reply
+    assert "1 conversation" in reply, reply
+    assert "2 lead cards, 2 visitor lines relayed into threads, " in reply, reply
+    assert f"{len(copies)} other messages (thread notes, DMs, notices)" in reply, reply
     # Slack: both cards re-rendered as erased, both relayed lines overwritten.
     for ts in (lost_card, chat_card):
         await slack.wait_for_call(
@@ -297,6 +309,9 @@ async def test_a_manager_erases_a_person_everywhere_and_the_counts_stay(
         slack.get_message(SALES, chat_card).blocks[0]["text"]["text"] == f"Erased lead #{chat_id}"
     )
     assert [slack.get_message(SALES, ts).text for ts in relayed] == ["(erased)", "(erased)"]
+    for channel, ts in copies:
+        await slack.wait_for_call("chat.update", updated_to(ts, lambda c: True))
+        assert channel is not None and slack.get_message(channel, ts).text == "(erased)"
 
     # Erasing again finds nothing and changes nothing.
     snapshot = await dump(bot.services.db)

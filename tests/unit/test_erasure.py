@@ -227,15 +227,17 @@ def test_the_reply_says_what_was_erased_or_that_nothing_matched() -> None:
         events=2,
         cards=2,
         slack_lines=1,
+        slack_copies=3,
     )
     reply = erasure_reply(report, "john.doe@example.com")
     assert "2 leads (#1, #2)" in reply and "1 conversation, 14 messages and 1 page view" in reply
-    assert "2 events scrubbed" in reply and "2 lead cards and 1 visitor line" in reply
-    assert "john.doe@example.com" not in reply
+    assert "2 events scrubbed" in reply
     assert (
-        "Not replaced: your team's own replies in those threads, and the bot's \"came back\""
-        in reply
+        "Slack: replacing 2 lead cards, 1 visitor line relayed into threads, 3 other messages "
+        "(thread notes, DMs, notices) now." in reply
     )
+    assert "john.doe@example.com" not in reply
+    assert "Not replaced: your team's own replies in those threads" in reply
     quiet = erasure_reply(ErasureReport("email", (3,), conversations=1, messages=4), "x")
     assert "1 lead (#3)" in quiet and "Slack" not in quiet and "Not replaced" not in quiet
     chat_only = erasure_reply(ErasureReport("email", (), 1, messages=3, page_views=1), "x")
