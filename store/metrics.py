@@ -123,7 +123,7 @@ async def mark_projected(session: AsyncSession, event_ids: Sequence[int]) -> Non
     for chunk in _chunks(list(event_ids)):
         await session.execute(
             update(LeadEvent)
-            .where(LeadEvent.id.in_(chunk))
+            .where(LeadEvent.id.in_(chunk), _UNPROJECTED)  # most of a history already is
             .values(projected=True)
             .execution_options(synchronize_session=False)
         )
@@ -181,7 +181,7 @@ async def rep_groups(
     session: AsyncSession, start: datetime, end: datetime
 ) -> list[tuple[str, int, int, int, int, int, int]]:
     """Per rep over the cohort: (rep, offered, claimed, released, first contacts, SLA misses,
-    won), each a count of leads."""
+    won), each a count of leads. Spam leads have no rep rows (bot/domain/metrics.py)."""
     offered = func.sum(func.cast(LeadRepFact.offers > 0, _INT))
     claimed = func.sum(func.cast(LeadRepFact.claims > 0, _INT))
     released = func.sum(func.cast(LeadRepFact.releases > 0, _INT))
@@ -190,8 +190,7 @@ async def rep_groups(
     won = func.sum(func.cast(LeadRepFact.won, _INT))
     rows = await session.execute(
         select(LeadRepFact.rep_id, offered, claimed, released, contacted, missed, won)
-        .join(LeadFact, LeadFact.lead_id == LeadRepFact.lead_id)
-        .where(_cohort(LeadRepFact.captured_at, start, end), _not_spam())
+        .where(_cohort(LeadRepFact.captured_at, start, end))  # spam leads have no rep rows
         .group_by(LeadRepFact.rep_id)
     )
     return [(rep, *(int(v or 0) for v in values)) for rep, *values in rows]
@@ -204,8 +203,7 @@ async def rep_duration_counts(
     column = getattr(LeadRepFact, column_name)
     rows = await session.execute(
         select(LeadRepFact.rep_id, column, func.count())
-        .join(LeadFact, LeadFact.lead_id == LeadRepFact.lead_id)
-        .where(_cohort(LeadRepFact.captured_at, start, end), _not_spam(), column.is_not(None))
+        .where(_cohort(LeadRepFact.captured_at, start, end), column.is_not(None))
         .group_by(LeadRepFact.rep_id, column)
     )
     found: dict[str, dict[int, int]] = defaultdict(dict)

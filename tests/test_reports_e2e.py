@@ -255,8 +255,11 @@ async def test_bad_arguments_get_a_short_usage_line(
 
 async def test_help_lists_every_subcommand(bot: RunningBot, slack: Sandbox) -> None:
     said = text_of(await answer(slack, ALICE, "help"))
-    for sub in ("report", "funnel", "sources", "cost", "reps", "away", "back", "remind", "digest"):
-        assert f"`/leads {sub}" in said
+    subcommands = ("report", "funnel", "sources", "cost", "reps", "find", "export", "queue")
+    subcommands += ("away", "back", "remind", "digest", "forget")
+    for sub in subcommands:
+        assert f"`/leads {sub}" in said, sub
+    assert "Periods: `today`, `yesterday`, `7d`, `30d`" in said
 
 
 async def test_funnel_numbers_still_arrive_when_the_chart_upload_fails(

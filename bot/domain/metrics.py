@@ -250,8 +250,8 @@ def project(
                 rep(winner).won = True
         elif kind == "lost":
             facts.lost_at = facts.lost_at or event.at
-    if facts.state == "won" and facts.won_at is None:  # pragma: no cover - defensive
-        facts.stage = Stage.WON
+    if facts.spam:  # spam counts for no rep: without rows, the reps report needs no join
+        return facts, []
     return facts, sorted(reps.values(), key=lambda r: r.rep_id)
 
 

@@ -290,3 +290,16 @@ def test_rep_lines_take_each_reps_own_response_times() -> None:
     assert ua.response.wall == Distribution(3, 60, 600)
     assert ua.response.business == Distribution(3, 60, 60)
     assert lines[0].response.business == Distribution(0, None, None)
+
+
+def test_a_spam_lead_counts_for_no_rep() -> None:
+    facts, reps = facts_of(
+        [
+            captured(at(0)),
+            ev("offered", at(0), to="offered", rep="UA"),
+            ev("claimed", at(1), "UA", to="claimed"),
+            ev("spam", at(2), "UA", to="spam"),
+        ]
+    )
+    assert facts.spam and facts.claims == 1
+    assert reps == []
