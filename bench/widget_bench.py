@@ -249,10 +249,16 @@ async def concurrent(args: argparse.Namespace, database_url: str) -> None:
         str(args.pause),
     ]
     print(HEADER)
-    async with leadbot(database_url) as (url, _slack):
+    async with leadbot(database_url) as (url, slack):
         result = await run_client(url, *options)
         stats = report(f"leadbot, {args.sessions} sessions open", result)
+        await asyncio.sleep(1.0)  # let the last cards go out
+        cards = percentiles(await card_latencies(slack, result["finished_at"]))
     print(f"\np99 turn latency {stats['p99']:.1f} ms with {args.sessions} open (target < 100 ms)")
+    print(
+        f"last answer → card posted, visitors pausing {args.pause:g} s between turns: "
+        f"p50 {cards['p50']:.1f} ms, p99 {cards['p99']:.1f} ms (target p99 < 250 ms)"
+    )
 
 
 async def main() -> None:
