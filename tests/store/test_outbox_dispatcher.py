@@ -292,3 +292,73 @@ async def test_merge_note_without_a_renderer_fails_for_good_not_silently(
         ("update_card", "sent"),
         ("post_thread_note", "dead"),
     ]
+
+
+class GatedSender(RecordingSender):
+    """Posts to `slow_channel` wait for `gate`; others go at once."""
+
+    def __init__(self, slow_channel: str) -> None:
+        super().__init__()
+        self.slow_channel = slow_channel
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def post_message(
+        self, channel: str, message: RenderedMessage, metadata: dict[str, Any] | None
+    ) -> str:
+        if channel == self.slow_channel:
+            self.waiting.set()
+            await self.gate.wait()
+        return await super().post_message(channel, message, metadata)
+
+
+async def test_rows_enqueued_during_a_slow_delivery_go_out_without_waiting_for_it(
+    db: Database, clock: FakeClock
+) -> None:
+    """Delivery is continuous: a row of another channel enqueued while a post hangs is
+    delivered at once, and a second row of the hung channel waits for the first (order)."""
+    from store import outbox as outbox_store
+
+    sender = GatedSender("C0SLOW")
+    dispatcher = OutboxDispatcher(db, clock, sender, render_lead_card, poll_interval=0.05)
+    delivered: list[str] = []
+
+    async def note(row: OutboxMessage) -> tuple[str, str]:
+        ts = await sender.post_message(str(row.payload["to"]), RenderedMessage("hi", []), None)
+        delivered.append(str(row.payload["n"]))
+        return str(row.payload["to"]), ts
+
+    dispatcher.register("note", note)
+
+    async def enqueue(to: str, n: str) -> None:
+        async with db.transaction() as session:
+            await outbox_store.enqueue(
+                session,
+                kind="note",
+                ordering_key=f"channel:{to}",
+                payload={"to": to, "n": n},
+                now=clock.now(),
+            )
+        dispatcher.wake()
+
+    dispatcher.start()
+    try:
+        await enqueue("C0SLOW", "slow-1")
+        await asyncio.wait_for(sender.waiting.wait(), 5)
+        await enqueue("C0SLOW", "slow-2")  # behind slow-1: must wait for it
+        await enqueue("C0FAST", "fast")
+        for _ in range(200):
+            if delivered:
+                break
+            await asyncio.sleep(0.01)
+        assert delivered == ["fast"]  # while slow-1 still hangs
+        sender.gate.set()
+        for _ in range(300):
+            if len(delivered) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert delivered == ["fast", "slow-1", "slow-2"]
+    finally:
+        sender.gate.set()
+        await dispatcher.stop()
+    assert {r.status for r in await outbox_rows(db)} == {"sent"}
