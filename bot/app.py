@@ -273,7 +273,7 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
         )
         scheduler.start()
         yield
-        scheduler.shutdown(wait=False)
+        await scheduler.stop()  # running jobs finish; no new ones start
         await services.chat.close()  # turns in flight commit before the database goes
         await services.dispatcher.stop()
         await services.db.dispose()

@@ -8,6 +8,7 @@ with conditional updates).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
+
+#: How long a graceful stop waits for running jobs (each does one bounded batch).
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -24,31 +28,58 @@ class Job:
     every_seconds: float
 
 
-def build_scheduler(jobs: list[Job]) -> AsyncIOScheduler:
+class JobScheduler:
+    """The APScheduler, plus a drain: `stop` lets jobs that are running finish (graceful
+    shutdown drains in-flight work, SPEC §10) instead of cancelling them mid-transaction."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[object]] = set()
+        for job in jobs:
+            self._scheduler.add_job(
+                self._logged(job),
+                "interval",
+                seconds=job.every_seconds,
+                id=job.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        """Start no more jobs, wait (up to `DRAIN_SECONDS`) for running ones, then shut down."""
+        self._scheduler.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=DRAIN_SECONDS)
+        self._scheduler.shutdown(wait=False)
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Shut down at once (running jobs are cancelled)."""
+        self._scheduler.shutdown(wait=wait)
+
+    def _logged(self, job: Job) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job.run()
+            except Exception as exc:  # the next tick retries; the error must not kill the job
+                log.error("scheduled job %s failed: %s", job.name, type(exc).__name__)
+                log.debug("scheduled job failure", exc_info=True)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        return run
+
+
+def build_scheduler(jobs: list[Job]) -> JobScheduler:
     """A scheduler with each job as an interval job that never overlaps itself."""
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    for job in jobs:
-        scheduler.add_job(
-            _logged(job),
-            "interval",
-            seconds=job.every_seconds,
-            id=job.name,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-    return scheduler
-
-
-def _logged(job: Job) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        try:
-            await job.run()
-        except Exception as exc:  # the next tick retries; the error must not kill the job
-            log.error("scheduled job %s failed: %s", job.name, type(exc).__name__)
-            log.debug("scheduled job failure", exc_info=True)
-
-    return run
+    return JobScheduler(jobs)
 
 
 def idle_capture_job(capture_idle: Callable[[], Awaitable[int]], idle_seconds: int) -> Job:
