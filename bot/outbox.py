@@ -160,54 +160,35 @@ class OutboxDispatcher:
             await self._sender.close()
 
     async def _run(self) -> None:
-        """Lease and deliver continuously: a row enqueued while earlier ones are still being
-        delivered is leased at once (when nothing of its key is in flight) rather than after
-        the whole earlier batch. `lease_due` never leases a row behind a leased row of its
-        key, so a channel's rows still go out in order."""
-        in_flight: set[asyncio.Task[None]] = set()
         while not self._stopping:
-            self._wakeup.clear()
             try:
-                rows, cards = await self._lease_batch()
+                handled = await self.run_once()
             except Exception:
-                log.exception("outbox lease failed; retrying after the poll interval")
-                rows, cards = [], {}
-            if rows:
-                task = asyncio.create_task(self._deliver_quietly(rows, cards), name="outbox-batch")
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-                continue  # more may be due (rows of other keys, or behind a full batch)
-            # Nothing leasable now: wait for new rows, a batch to finish (rows behind it
-            # may be free), or the poll interval (a backoff running out).
-            waiters = [asyncio.ensure_future(self._wakeup.wait()), *in_flight]
+                log.exception("outbox pass failed; retrying after the poll interval")
+                handled = 0
+            if handled or self._stopping:
+                continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait(
-                    waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
-                )
-            waiters[0].cancel()
-        if in_flight:
-            await asyncio.gather(*in_flight, return_exceptions=True)
-        await self._marks_written()
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval)
+            self._wakeup.clear()
 
     async def run_once(self) -> int:
         """Lease what is due, deliver it; returns how many rows were leased."""
-        rows, cards = await self._lease_batch()
-        await self._deliver_batch(rows, cards)
-        return len(rows)
-
-    async def _lease_batch(
-        self,
-    ) -> tuple[list[OutboxMessage], dict[int, lead_store.StoredCard]]:
         now = self._clock.now()
         async with self._db.transaction() as session:
             rows = await outbox_store.lease_due(
                 session, owner=self.owner, now=now, lease=self._lease, limit=self._batch_size
             )
         # New cards are read in one go: a read per card, each waiting for its turn of a
-        # busy loop, made the cards of a channel queue up behind each other. Not in the
-        # lease's transaction: that holds SQLite's write lock, which captures wait for.
+        # busy loop, made the cards of a channel queue up behind each other.
         cards = await self._load_cards([r.lead_id for r in rows if r.kind == POST_CARD])
-        return rows, cards
+        # One group per key, each in id order (rows of several keys interleave by id).
+        groups: dict[str, list[OutboxMessage]] = {}
+        for row in rows:
+            groups.setdefault(row.ordering_key, []).append(row)
+        await asyncio.gather(*(self._deliver_group(group, cards) for group in groups.values()))
+        await self._marks_written()
+        return len(rows)
 
     async def _load_cards(self, lead_ids: list[int | None]) -> dict[int, lead_store.StoredCard]:
         ids = [i for i in lead_ids if i is not None]
@@ -219,26 +200,6 @@ class OutboxDispatcher:
         except Exception:  # each row then reads its own lead, and fails (and retries) alone
             log.exception("reading %d cards failed", len(ids))
             return {}
-
-    async def _deliver_quietly(
-        self, rows: list[OutboxMessage], cards: dict[int, lead_store.StoredCard]
-    ) -> None:
-        """`_deliver_batch` as a background task: a failure is logged; its rows' leases run
-        out and they are delivered again."""
-        try:
-            await self._deliver_batch(rows, cards)
-        except Exception:
-            log.exception("outbox batch of %d rows failed; retried after the lease", len(rows))
-
-    async def _deliver_batch(
-        self, rows: list[OutboxMessage], cards: dict[int, lead_store.StoredCard]
-    ) -> None:
-        # One group per key, each in id order (rows of several keys interleave by id).
-        groups: dict[str, list[OutboxMessage]] = {}
-        for row in rows:
-            groups.setdefault(row.ordering_key, []).append(row)
-        await asyncio.gather(*(self._deliver_group(group, cards) for group in groups.values()))
-        await self._marks_written()
 
     async def _deliver_group(
         self, rows: list[OutboxMessage], cards: dict[int, lead_store.StoredCard]
