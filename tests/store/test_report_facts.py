@@ -40,11 +40,11 @@ def wall(_queue: str | None, start, end) -> float:  # type: ignore[no-untyped-de
 async def stored_facts(db: Database) -> tuple[dict[int, dict], dict[tuple[int, str], dict]]:  # type: ignore[type-arg]
     async with db.reading() as session:
         leads = {
-            f.lead_id: {c: getattr(f, c) for c in LeadFact.__table__.columns.keys()}
+            f.lead_id: {c.key: getattr(f, c.key) for c in LeadFact.__table__.columns}
             for f in await session.scalars(select(LeadFact))
         }
         reps = {
-            (r.lead_id, r.rep_id): {c: getattr(r, c) for c in LeadRepFact.__table__.columns.keys()}
+            (r.lead_id, r.rep_id): {c.key: getattr(r, c.key) for c in LeadRepFact.__table__.columns}
             for r in await session.scalars(select(LeadRepFact))
         }
     return leads, reps
