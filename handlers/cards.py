@@ -243,6 +243,23 @@ def _why_text(lead: LeadSnapshot) -> str | None:
     return " · ".join(parts) or None
 
 
+def _status_block(lead: LeadSnapshot, now: datetime) -> dict[str, Any] | None:
+    """Who has the lead and its state, and the SLA clock line: every card shows them."""
+    status = "\n".join(t for t in (_status_text(lead, now), sla_text(lead)) if t)
+    if not status:
+        return None
+    return {
+        "type": "section",
+        "block_id": "lead_status",
+        "text": {"type": "mrkdwn", "text": status},
+    }
+
+
+def _context_line(lead: LeadSnapshot) -> str:
+    captured = lead.captured_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"Lead #{lead.id} · captured {captured} · {lead.state.value}"
+
+
 ERASED_NOTE = (
     ":wastebasket: This person's contact details and conversation were erased "
     "(`/leads forget`). The lead is kept, anonymous, for the reports."
@@ -265,17 +282,10 @@ def render_erased_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
             "text": {"type": "mrkdwn", "text": ERASED_NOTE},
         },
     ]
-    status = "\n".join(t for t in (_status_text(lead, now), sla_text(lead)) if t)
+    status = _status_block(lead, now)
     if status:
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": "lead_status",
-                "text": {"type": "mrkdwn", "text": status},
-            }
-        )
-    captured = lead.captured_at.strftime("%Y-%m-%d %H:%M UTC")
-    context = f"Lead #{lead.id} · captured {captured} · {lead.state.value}"
+        blocks.append(status)
+    context = _context_line(lead)
     blocks.append(
         {
             "type": "context",
@@ -331,23 +341,11 @@ def render_lead_card(lead: LeadSnapshot, now: datetime) -> RenderedMessage:
                 "text": {"type": "mrkdwn", "text": answers},
             }
         )
-    status = "\n".join(t for t in (_status_text(lead, now), sla_text(lead)) if t)
+    status = _status_block(lead, now)
     if status:
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": "lead_status",
-                "text": {"type": "mrkdwn", "text": status},
-            }
-        )
-    captured = lead.captured_at.strftime("%Y-%m-%d %H:%M UTC")
+        blocks.append(status)
     returned = f" · came back {lead.merged_count}×" if lead.merged_count else ""
-    context = [
-        {
-            "type": "mrkdwn",
-            "text": f"Lead #{lead.id} · captured {captured} · {lead.state.value}{returned}",
-        }
-    ]
+    context = [{"type": "mrkdwn", "text": _context_line(lead) + returned}]
     why = _why_text(lead)
     if why:
         context.append({"type": "mrkdwn", "text": why})
