@@ -47,25 +47,23 @@ def money(amount: Decimal | None) -> str:
 
 
 def table_text(text: str, width: int) -> str:
-    """Prospect-supplied text fit for a code-block table cell."""
-    return escape_mrkdwn(truncate(text.replace("`", "'").replace("\n", " "), width))
+    """Prospect-supplied text fit for one line (a table cell, or inside backticks):
+    no backticks or newlines, at most `width` characters. Not escaped yet."""
+    return truncate(text.replace("`", "'").replace("\n", " "), width)
 
 
 def code_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
     """A monospace table: the first `left` columns left-aligned, the rest right-aligned.
-    Widths are measured before escaping so `&amp;` counts as one character."""
-    plain = [
-        [cell.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">") for cell in r]
-        for r in [header, *rows]
-    ]
-    widths = [max(len(r[i]) for r in plain) for i in range(len(header))]
+    Padded first, then escaped for mrkdwn, so `&` takes one column, not five."""
+    table = [header, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = []
-    for raw, shown in zip(plain, [header, *rows], strict=True):
-        cells = []
-        for i, (p, s) in enumerate(zip(raw, shown, strict=True)):
-            pad = " " * (widths[i] - len(p))
-            cells.append(s + pad if i < left else pad + s)
-        lines.append("  ".join(cells).rstrip())
+    for row in table:
+        cells = [
+            cell.ljust(widths[i]) if i < left else cell.rjust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append(escape_mrkdwn("  ".join(cells).rstrip()))
     return "```\n" + "\n".join(lines) + "\n```"
 
 
@@ -296,7 +294,9 @@ def report_commands(
         source, amount_text = call.args[0], call.args[1]
         amount = parse_amount(amount_text)
         if amount is None:
-            raise UsageError(f"`{table_text(amount_text, 20)}` is not an amount. {cost_usage}")
+            raise UsageError(
+                f"`{escape_mrkdwn(table_text(amount_text, 20))}` is not an amount. {cost_usage}"
+            )
         if len(source) > 200:
             raise UsageError(f"The source name is too long (200 characters at most). {cost_usage}")
         try:
@@ -308,7 +308,7 @@ def report_commands(
         replaced = await reports.set_cost(call.user_id, source, amount, period)
         verb = "Replaced the spend" if replaced else "Recorded"
         return (
-            f":moneybag: {verb} {money(amount)} on `{table_text(source, 60)}` for "
+            f":moneybag: {verb} {money(amount)} on `{escape_mrkdwn(table_text(source, 60))}` for "
             f"{period.label}. `/leads sources` shows cost per conversion."
         )
 

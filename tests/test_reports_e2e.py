@@ -274,3 +274,17 @@ async def test_funnel_numbers_still_arrive_when_the_chart_upload_fails(
     assert "The chart could not be uploaded to Slack" in said
     assert "Captured" in table(shown)
     assert slack.files() == []
+
+
+async def test_a_source_from_a_prospect_is_escaped_in_the_table(
+    bot: RunningBot, slack: Sandbox
+) -> None:
+    await lead(bot, slack, "esc@initech.example", source="<!channel> `x` & co")
+    said = text_of(await answer(slack, MANAGER, "sources 7d"))
+    assert "<!channel>" not in said and "`x`" not in said
+    assert "&lt;!channel&gt; 'x' &amp; co" in said
+    # Padded before escaping: the row's columns line up with the header's.
+    [block] = re.findall(r"```\n(.*?)\n```", said, re.S)
+    header, row = block.splitlines()[:2]
+    plain = row.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert len(plain) == len(header)
