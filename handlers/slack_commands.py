@@ -9,7 +9,7 @@ managers, before it runs. One marked `slow` (reports, exports) is acknowledged
 at once and answered through the command's `response_url`, so Slack's
 3-second limit never depends on how long the answer takes. Raising `UsageError`
 anywhere answers with its message; any other exception answers with a short
-apology (and is logged), never a trace.
+apology (its type is logged), never a trace.
 """
 
 from __future__ import annotations
@@ -133,8 +133,11 @@ async def answer(sub: Subcommand, call: Invocation, name: str) -> dict[str, Any]
         return _message(await sub.run(call))
     except UsageError as exc:
         return {"text": str(exc)[:TEXT_LIMIT]}
-    except Exception:
-        log.exception("/leads %s failed", name)
+    except Exception as exc:
+        # The type only by default: a database error's text can carry the statement's
+        # parameters, e.g. the email a manager asked to forget (SPEC §10: no contact details).
+        log.error("/leads %s failed: %s", name, type(exc).__name__)
+        log.debug("/leads failure", exc_info=True)
         return {"text": APOLOGY}
 
 
