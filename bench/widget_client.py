@@ -25,6 +25,10 @@ from typing import Any
 
 import aiohttp
 
+#: A phone exchange of this run's own, so that a warm-up run's visitor 7 and this run's
+#: visitor 7 are not the same person to the bot's dedup (one lead, one card).
+RUN_EXCHANGE = random.randint(200, 999)
+
 
 @dataclass
 class Results:
@@ -47,8 +51,8 @@ def answer_for(hint: dict[str, Any] | None, choices: list[str], visitor: int) ->
         return kind, offered[0]
     if kind == "email":
         return kind, f"bench.visitor{visitor}.{uuid.uuid4().hex[:8]}@example.com"
-    if kind == "phone":
-        return kind, f"+1 415 555 {visitor % 10000:04d}"
+    if kind == "phone":  # unique in the run; an earlier run's visitor is another person
+        return kind, f"+1 415 {RUN_EXCHANGE} {visitor % 10000:04d}"
     if kind == "number":
         return kind, "250"  # a lead sales-ready enough for a card under the example scoring
     return kind, f"Bench Visitor {visitor}"
@@ -186,17 +190,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if opened is not None:
                         opened.set()
 
-        started = time.perf_counter()
+        started, started_mono = time.perf_counter(), time.monotonic()
         tasks = [asyncio.create_task(one(i)) for i in range(args.sessions)]
         if go is not None:
             await asyncio.sleep(0)  # let every task register its event
             await asyncio.gather(*(e.wait() for e in opened_events))
-            started = time.perf_counter()  # all sessions are open: measure from here
+            # All sessions are open: measure from here.
+            started, started_mono = time.perf_counter(), time.monotonic()
             go.set()
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
     return {
         "elapsed": elapsed,
+        "started_mono": started_mono,
         "sessions": args.sessions,
         "sessions_done": results.sessions_done,
         "turns": len(results.turn_latencies),
