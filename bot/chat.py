@@ -48,7 +48,7 @@ from bot.clock import Clock
 from bot.domain import script as engine
 from bot.domain.contact import ContactError, parse_email, parse_phone
 from bot.domain.lead import LeadState
-from bot.leads import LeadIntake, Leads
+from bot.leads import CaptureRequest, LeadIntake, Leads
 from store import chat as chat_store
 from store import leads as lead_store
 from store.chat import Conversation
@@ -67,6 +67,10 @@ class _AlreadyLinked(Exception):
 #: A finished conversation still without a lead this long after its last turn has lost
 #: its capture (see `Chat.capture_idle`); in-flight captures take milliseconds.
 RECAPTURE_AFTER = timedelta(seconds=30)
+#: Finished conversations captured in one transaction on SQLite (`Leads.capture_all`):
+#: enough to share the commit and the writer's wait, few enough that the turns
+#: waiting for the write lock meanwhile wait tens of milliseconds at most.
+CAPTURE_GROUP = 10
 
 
 def token_hash(token: str) -> str:
@@ -99,7 +103,15 @@ class Chat:
         self._wake_outbox = wake_outbox
         self._publish = publish
         turns = Turns(db, setup.script, setup.phone_region)
-        self._turns = TurnBatcher(turns.batch, turns.one, self._capture_turn, max_batch=max_batch)
+        self._turns = TurnBatcher(
+            turns.batch,
+            turns.one,
+            self._capture_turns,
+            max_batch=max_batch,
+            # On PostgreSQL a capture holds its contact locks until commit: grouped, two
+            # replicas' groups could each hold a lock the other waits for.
+            max_capture=CAPTURE_GROUP if db.is_sqlite else 1,
+        )
         self._starts = GroupCommit(self._store_starts, max_batch=max_batch)
 
     # ------------------------------------------------------------------ opening
@@ -170,17 +182,20 @@ class Chat:
         The turn is stored with whatever other turns are queued, in one transaction
         (bot/chat_batch.py). A turn that finishes the script is answered as soon as
         it is stored; its capture runs after, in its own transaction, while the
-        conversation's next turns wait for it (`_capture_turn`)."""
+        conversation's next turns wait for it (`_capture_turns`)."""
         result = await self._turns.submit(Turn(chat_id, text, client_id, self._clock.now()))
         if result.relayed:
             self._wake_outbox()
         return Said(result.seq, result.duplicate, result.replies, result.state)
 
-    async def _capture_turn(self, result: TurnResult) -> None:
-        """Capture a conversation whose script a turn has just finished (or a resend of that
-        turn finds finished and uncaptured: it retries a capture that failed)."""
-        assert result.capture is not None
-        await self._capture(result.row, result.capture)
+    async def _capture_turns(self, results: Sequence[TurnResult]) -> list[Exception | None]:
+        """Capture conversations whose script a turn has just finished (or a resend of that
+        turn finds finished and uncaptured: it retries a capture that failed), together:
+        per conversation its error, or None (captured, or linked by another capture)."""
+        items = [(r.row, r.capture) for r in results if r.capture is not None]
+        assert len(items) == len(results)
+        outcomes = await self._capture_group(items)
+        return [o if isinstance(o, Exception) else None for o in outcomes]
 
     async def close(self) -> None:
         """Finish the turns and captures in flight and take no more (the app is stopping)."""
@@ -223,6 +238,46 @@ class Chat:
 
     async def _capture(self, row: Conversation, outcome: engine.Outcome) -> bool:
         """Capture the conversation as a lead; False when another capture linked it first."""
+        [result] = await self._capture_group([(row, outcome)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def _capture_group(
+        self, items: Sequence[tuple[Conversation, engine.Outcome]]
+    ) -> list[bool | Exception]:
+        """Capture each conversation, all in one transaction (`Leads.capture_all`): per
+        item True, False when another capture linked it first, or the item's error.
+        Raises if the transaction itself fails (then none is captured)."""
+        prepared: list[tuple[CaptureRequest, list[ChatLine]] | Exception] = []
+        for row, outcome in items:
+            try:
+                prepared.append(self._capture_request(row, outcome))
+            except Exception as exc:  # a bad stored state fails its own capture only
+                prepared.append(exc)
+        requests = [p[0] for p in prepared if not isinstance(p, Exception)]
+        captured = iter(await self._leads.capture_all(requests) if requests else [])
+        results: list[bool | Exception] = []
+        for (row, _), ready in zip(items, prepared, strict=True):
+            if isinstance(ready, Exception):
+                results.append(ready)
+                continue
+            result = next(captured)
+            if isinstance(result, _AlreadyLinked):
+                results.append(False)
+            elif isinstance(result, Exception):
+                results.append(result)
+            else:
+                row.lead_id = result.lead_id
+                if said := ready[1]:
+                    await self._publish(row.id, said)
+                results.append(True)
+        return results
+
+    def _capture_request(
+        self, row: Conversation, outcome: engine.Outcome
+    ) -> tuple[CaptureRequest, list[ChatLine]]:
+        """The conversation as a lead to capture, and the lines its `then` will have said."""
         script = self._setup.script
         state = engine_state(row)
         contact = engine.contact_fields(script, state)
@@ -260,14 +315,7 @@ class Chat:
                 closing = engine.closing(script, outcome, nurtured=nurtured)
                 said.extend(await self._bot_lines(session, row.id, (closing,)))
 
-        try:
-            lead_id = await self._leads.capture(intake, actor=f"widget:{row.id}", then=link)
-        except _AlreadyLinked:
-            return False
-        row.lead_id = lead_id
-        if said:
-            await self._publish(row.id, said)
-        return True
+        return CaptureRequest(intake, f"widget:{row.id}", link), said
 
     # ------------------------------------------------------------------ helpers
 

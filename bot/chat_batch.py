@@ -13,7 +13,8 @@ deadlock, a dropped connection), its turns run again one at a time through
 
 A turn that leaves its conversation to be captured (script finished, no lead)
 *holds* the conversation: its caller is answered at once, the capture (`capture`)
-runs on a second worker task, one capture at a time, and later turns of that
+runs on a second worker task, one group of captures at a time (whatever finished
+meanwhile, in one transaction), and later turns of that
 conversation wait until it is done, exactly as one-at-a-time turns would see the
 lead. The finishing turn has committed before the capture starts, so a crash in
 between loses nothing: the capture is redone by `Chat.capture_idle` (finished
@@ -36,7 +37,9 @@ _Item = TypeVar("_Item")
 
 RunBatch = Callable[[Sequence[Turn]], Awaitable[list[TurnResult | Exception | None]]]
 RunOne = Callable[[Turn], Awaitable[TurnResult]]
-Capture = Callable[[TurnResult], Awaitable[object]]
+#: Captures finished conversations in one transaction: per result its error or None;
+#: raises if the transaction failed.
+Capture = Callable[[Sequence[TurnResult]], Awaitable[Sequence[Exception | None]]]
 
 
 class TurnsClosed(RuntimeError):
@@ -53,12 +56,19 @@ class TurnBatcher:
     """`max_batch=1` runs every turn through `run_one`: the unbatched path."""
 
     def __init__(
-        self, run_batch: RunBatch, run_one: RunOne, capture: Capture, *, max_batch: int = 200
+        self,
+        run_batch: RunBatch,
+        run_one: RunOne,
+        capture: Capture,
+        *,
+        max_batch: int = 200,
+        max_capture: int = 1,
     ) -> None:
         self._run_batch = run_batch
         self._run_one = run_one
         self._capture = capture
         self._max_batch = max_batch
+        self._max_capture = max_capture
         self._queue: deque[_Pending] = deque()
         #: Conversations waiting for a capture → their turns, in arrival order.
         self._held: dict[str, list[_Pending]] = {}
@@ -105,9 +115,11 @@ class TurnBatcher:
                 await asyncio.shield(self._worker)
 
     def _start_capture(self, result: TurnResult) -> None:
-        """Queue the capture. One capture runs at a time: a capture holds the write lock
-        for several statements, so a backlog of them all waiting on the lock would sit
-        in front of every turn; one at a time, a turn waits for one capture at most."""
+        """Queue the capture. One capture group runs at a time: a capture holds the write
+        lock for several statements, so a backlog of them all waiting on the lock would
+        sit in front of every turn; one group at a time, a turn waits for one group at
+        most. Captures queued meanwhile go together (up to `max_capture`), sharing one
+        transaction, so a burst of finished conversations is not captured a commit each."""
         self._held.setdefault(result.row.id, [])
         self._to_capture.append(result)
         if self._capturer is None:
@@ -118,19 +130,44 @@ class TurnBatcher:
     async def _capture_all(self) -> None:
         try:
             while self._to_capture:
-                result = self._to_capture.popleft()
-                chat_id = result.row.id
+                count = min(self._max_capture, len(self._to_capture))
+                group = [self._to_capture.popleft() for _ in range(count)]
                 try:
-                    await self._capture(result)
-                except Exception as exc:  # committed as finished: `capture_idle` retries it
-                    log.error(
-                        "chat %s capture failed (%s); retried later", chat_id, type(exc).__name__
-                    )
-                    log.debug("chat capture failure", exc_info=True)
+                    failures = await self._capture_group(group)
+                    for result, failure in zip(group, failures, strict=True):
+                        if failure is not None:  # committed as finished: `capture_idle` retries
+                            log.error(
+                                "chat %s capture failed (%s); retried later",
+                                result.row.id,
+                                type(failure).__name__,
+                            )
+                            log.debug("chat capture failure", exc_info=failure)
                 finally:
-                    self._release(chat_id)
+                    for result in group:
+                        self._release(result.row.id)
         finally:
             self._capturer = None
+
+    async def _capture_group(self, group: list[TurnResult]) -> list[Exception | None]:
+        """The group's captures; if its transaction fails, each one again on its own, so
+        one bad capture (or a lost connection mid-group) fails only itself."""
+        try:
+            return list(await self._capture(group))
+        except Exception as exc:
+            if len(group) == 1:
+                return [exc]
+            log.warning(
+                "chat capture group of %d failed (%s); capturing one at a time",
+                len(group),
+                type(exc).__name__,
+            )
+        failures: list[Exception | None] = []
+        for result in group:
+            try:
+                failures += await self._capture([result])
+            except Exception as exc:
+                failures.append(exc)
+        return failures
 
     # ------------------------------------------------------------------ the worker
 

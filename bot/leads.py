@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -87,6 +87,17 @@ class Captured:
     merged: bool
 
 
+#: Runs inside a capture's transaction with the lead id and its state; raising undoes it.
+Then = Callable[[AsyncSession, int, LeadState], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    intake: LeadIntake
+    actor: str
+    then: Then | None = None
+
+
 @dataclass(frozen=True)
 class QueueTarget:
     id: str
@@ -122,22 +133,12 @@ class Leads:
         self._offers = offers
         self._sla = sla
 
-    async def capture(
-        self,
-        intake: LeadIntake,
-        actor: str,
-        *,
-        then: Callable[[AsyncSession, int, LeadState], Awaitable[None]] | None = None,
-    ) -> int:
+    async def capture(self, intake: LeadIntake, actor: str, *, then: Then | None = None) -> int:
         """`capture_lead`, for callers that need only the lead id."""
         return (await self.capture_lead(intake, actor, then=then)).lead_id
 
     async def capture_lead(
-        self,
-        intake: LeadIntake,
-        actor: str,
-        *,
-        then: Callable[[AsyncSession, int, LeadState], Awaitable[None]] | None = None,
+        self, intake: LeadIntake, actor: str, *, then: Then | None = None
     ) -> Captured:
         """Store the lead, its first events and the intents to post and offer it, atomically.
 
@@ -152,26 +153,52 @@ class Leads:
         widget links its conversation there and says its closing); if it raises,
         nothing is stored.
         """
+        [result] = await self.capture_all([CaptureRequest(intake, actor, then)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def capture_all(self, requests: Sequence[CaptureRequest]) -> list[Captured | Exception]:
+        """Each request as `capture_lead` would, all in ONE transaction, in order.
+
+        On SQLite every capture waits for the single writer and pays its own
+        commit; a burst of finished conversations captured one transaction each
+        queues its cards behind that. Each request runs in a savepoint, so one
+        that fails (its `then` refuses, an engine bug) stores nothing and is
+        returned as its exception, while the others commit. If the transaction
+        itself fails, this raises and nothing is stored.
+        """
+        results: list[Captured | Exception] = []
+        async with self._db.transaction() as session:
+            for request in requests:
+                try:
+                    async with session.begin_nested():
+                        results.append(await self._capture_in(session, request))
+                except Exception as exc:  # this request's failure stays its own
+                    results.append(exc)
+        self._wake_outbox()
+        return results
+
+    async def _capture_in(self, session: AsyncSession, request: CaptureRequest) -> Captured:
+        intake, actor = request.intake, request.actor
         now = self._clock.now()
         touch = _touch(intake, now)
         email = intake.email.normalized if intake.email else None
         phone = intake.phone.e164 if intake.phone else None
-        async with self._db.transaction() as session:
-            # Two captures of one new person must not both miss each other and both insert.
-            keys = [f"email:{email}"] if email else []
-            await lead_store.lock_contacts(session, keys + ([f"phone:{phone}"] if phone else []))
-            found = await lead_store.open_leads_for_contact(
-                session, email_normalized=email, phone_e164=phone
-            )
-            if found:
-                # Email on one open lead and phone on another: the oldest one is the person's.
-                oldest, *others = found
-                lead_id, state = await self._merge(session, oldest, others, intake, touch, actor)
-            else:
-                lead_id, state = await self._insert(session, intake, touch, actor)
-            if then is not None:
-                await then(session, lead_id, state)
-        self._wake_outbox()
+        # Two captures of one new person must not both miss each other and both insert.
+        keys = [f"email:{email}"] if email else []
+        await lead_store.lock_contacts(session, keys + ([f"phone:{phone}"] if phone else []))
+        found = await lead_store.open_leads_for_contact(
+            session, email_normalized=email, phone_e164=phone
+        )
+        if found:
+            # Email on one open lead and phone on another: the oldest one is the person's.
+            oldest, *others = found
+            lead_id, state = await self._merge(session, oldest, others, intake, touch, actor)
+        else:
+            lead_id, state = await self._insert(session, intake, touch, actor)
+        if request.then is not None:
+            await request.then(session, lead_id, state)
         return Captured(lead_id, state, merged=bool(found))
 
     async def _insert(

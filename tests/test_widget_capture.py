@@ -15,7 +15,8 @@ from bot.chat import RECAPTURE_AFTER, RELAY_VISITOR_MESSAGE
 from bot.chat_batch import GroupCommit
 from bot.chat_values import LIVE, Visit
 from bot.clock import FakeClock
-from bot.leads import Leads
+from bot.domain.contact import parse_email
+from bot.leads import Captured, CaptureRequest, LeadIntake, Leads
 from store.db import Database
 from store.models import ChatMessage, ChatSession, Lead, OutboxMessage
 from tests.factories import make_leads
@@ -33,14 +34,19 @@ class GatedLeads:
         self._leads = leads
         self.gate = asyncio.Event()
         self.fail = fail
-        self.started = 0
+        #: The size of each group of captures started, in order.
+        self.groups: list[int] = []
 
-    async def capture(self, *args: Any, **kwargs: Any) -> int:
-        self.started += 1
+    @property
+    def started(self) -> int:
+        return sum(self.groups)
+
+    async def capture_all(self, requests: Sequence[CaptureRequest]) -> list[Captured | Exception]:
+        self.groups.append(len(requests))
         if self.fail:
             raise RuntimeError("the process stopped before the capture committed")
         await self.gate.wait()
-        return await self._leads.capture(*args, **kwargs)
+        return await self._leads.capture_all(requests)
 
     def leads(self) -> Leads:
         """Itself, as the `Leads` that `Chat` takes (it has the one method `Chat` calls)."""
@@ -171,23 +177,32 @@ async def test_a_group_that_fails_is_stored_one_at_a_time() -> None:
         await commit.submit("late")
 
 
-async def test_captures_run_one_at_a_time_behind_the_answers(
+async def test_captures_run_one_group_at_a_time_behind_the_answers(
     db: Database, clock: FakeClock
 ) -> None:
     leads = GatedLeads(make_leads(db, clock))
     chat = await make_chat(db, clock, leads=leads.leads())
-    ids = [(await chat.start(VISIT, origin=None, ip=None)).session_id for _ in range(3)]
-    for n, text in enumerate(FINISHING):
-        texts = [text.replace("ada", f"ada{c}") for c in range(len(ids))]
-        said = await asyncio.gather(
-            *(chat.say(chat_id, t, f"m{n}") for chat_id, t in zip(ids, texts, strict=True))
-        )
-    assert all(s.state.phase == LIVE for s in said)
+    ids = [(await chat.start(VISIT, origin=None, ip=None)).session_id for _ in range(4)]
+
+    async def finish(chat_ids: list[str]) -> None:
+        for n, text in enumerate(FINISHING):
+            texts = [text.replace("ada", f"ada{chat_id[:8]}") for chat_id in chat_ids]
+            said = await asyncio.gather(
+                *(chat.say(c, t, f"m{n}") for c, t in zip(chat_ids, texts, strict=True))
+            )
+        assert all(s.state.phase == LIVE for s in said)
+
+    await finish(ids[:3])
     await settle()
-    assert leads.started == 1  # the others wait their turn, not on the write lock
+    # Finished together: one transaction on SQLite; one at a time on PostgreSQL, whose
+    # captures hold contact locks until commit. The rest wait their turn, not on the lock.
+    assert leads.groups == ([3] if db.is_sqlite else [1])
+    await finish(ids[3:])  # finishes while the first group's capture is still running
+    await settle()
+    assert leads.groups == ([3] if db.is_sqlite else [1])
     leads.gate.set()
     await chat.close()
-    assert leads.started == 3
+    assert leads.groups == ([3, 1] if db.is_sqlite else [1, 1, 1, 1])
     assert all([await lead_of(db, chat_id) is not None for chat_id in ids])
 
 
@@ -232,3 +247,67 @@ async def test_the_closing_line_says_what_happens_next(
     assert lead is not None and lead.state == state
     assert bot_lines[-1].endswith(closing)
     assert sum("that's everything I need" in line for line in bot_lines) == 1
+
+
+async def test_captures_in_one_transaction_fail_one_by_one(db: Database, clock: FakeClock) -> None:
+    """`Leads.capture_all`: a capture whose `then` refuses stores nothing, the others
+    commit, and a person captured twice in one group is merged into one lead there."""
+    leads = make_leads(db, clock)
+    await make_chat(db, clock)  # the directory: reps and queues
+
+    async def refuse(*_args: object) -> None:
+        raise ValueError("linked elsewhere")
+
+    def asking(email: str, then: Any = None) -> CaptureRequest:
+        intake = LeadIntake(
+            intake="widget", email=parse_email(email), name=email, asked_for_human=True
+        )
+        return CaptureRequest(intake, "test", then)
+
+    results = await leads.capture_all(
+        [
+            asking("ann@example.com"),
+            asking("bob@example.com", refuse),
+            asking("Ann@Example.com"),  # the same person as the first
+            asking("cy@example.com"),
+        ]
+    )
+    first, refused, again, last = results
+    assert isinstance(refused, ValueError)
+    assert isinstance(first, Captured) and isinstance(again, Captured)
+    assert isinstance(last, Captured) and not first.merged and not last.merged
+    assert again.merged and again.lead_id == first.lead_id
+    async with db.reading() as session:
+        emails = (await session.scalars(select(Lead.email_normalized))).all()
+        cards = await session.scalar(select(func.count()).where(OutboxMessage.kind == "post_card"))
+    assert sorted(emails) == ["ann@example.com", "cy@example.com"]
+    assert cards == 2
+
+
+async def test_a_failed_group_of_captures_is_retried_one_at_a_time(
+    db: Database, clock: FakeClock
+) -> None:
+    """If the group's transaction fails (a lost connection, say), each capture runs alone,
+    so only a capture that fails by itself is left for `capture_idle`."""
+
+    class GroupsFail(GatedLeads):
+        async def capture_all(
+            self, requests: Sequence[CaptureRequest]
+        ) -> list[Captured | Exception]:
+            if len(requests) > 1:
+                self.groups.append(len(requests))
+                raise RuntimeError("connection lost mid-group")
+            return await super().capture_all(requests)
+
+    leads = GroupsFail(make_leads(db, clock))
+    leads.gate.set()
+    chat = await make_chat(db, clock, leads=leads.leads())
+    ids = [(await chat.start(VISIT, origin=None, ip=None)).session_id for _ in range(3)]
+    for n, text in enumerate(FINISHING):
+        texts = [text.replace("ada", f"ada{c}") for c in range(len(ids))]
+        await asyncio.gather(
+            *(chat.say(chat_id, t, f"m{n}") for chat_id, t in zip(ids, texts, strict=True))
+        )
+    await chat.close()
+    assert leads.groups == ([3, 1, 1, 1] if db.is_sqlite else [1, 1, 1])
+    assert all([await lead_of(db, chat_id) is not None for chat_id in ids])
