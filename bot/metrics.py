@@ -11,6 +11,7 @@ another replica holds) so two replicas never write one lead's facts at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -64,14 +65,31 @@ class Projector:
             await metrics_store.mark_projected(session, read)
             return len(lead_ids)
 
-    async def catch_up(self, max_passes: int = 100) -> int:
-        """Project until nothing is pending (or `max_passes` batches); leads projected."""
+    async def catch_up(self, max_passes: int = 100, *, settle: float = 2.0) -> int:
+        """Project every event written before this call (within `max_passes` batches); how
+        many leads were projected. A report calls this first, to read its own writes.
+
+        A pass skips the leads another transaction holds (PostgreSQL: the card's ts being
+        recorded, the projector job on another replica), so their events are waited for:
+        passes repeat, briefly apart, until none written before the call is left or
+        `settle` seconds have gone."""
+        async with self._db.reading() as session:
+            horizon = await metrics_store.last_unprojected_event(session)
+        if horizon is None:
+            return 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle
         done = 0
         for _ in range(max_passes):
             projected = await self.run_once()
             done += projected
-            if projected < self._batch:
+            if projected >= self._batch:
+                continue
+            async with self._db.reading() as session:
+                left = await metrics_store.unprojected_up_to(session, horizon)
+            if not left or loop.time() >= deadline:
                 break
+            await asyncio.sleep(0.01)
         return done
 
     async def run(self) -> None:

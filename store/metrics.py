@@ -45,6 +45,19 @@ async def unprojected_leads(session: AsyncSession, limit: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+async def last_unprojected_event(session: AsyncSession) -> int | None:
+    """The id of the newest event not yet folded into its lead's facts (None: all are)."""
+    return await session.scalar(select(func.max(LeadEvent.id)).where(_UNPROJECTED))
+
+
+async def unprojected_up_to(session: AsyncSession, event_id: int) -> bool:
+    """Whether an event up to `event_id` is still unprojected."""
+    found = await session.scalar(
+        select(LeadEvent.id).where(_UNPROJECTED, LeadEvent.id <= event_id).limit(1)
+    )
+    return found is not None
+
+
 async def lock_leads(session: AsyncSession, lead_ids: Sequence[int]) -> list[int]:
     """The leads this transaction may project now.
 

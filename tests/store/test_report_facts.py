@@ -14,7 +14,7 @@ import random
 from dataclasses import asdict
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app import directory_rows
 from bot.clock import FakeClock
@@ -149,4 +149,46 @@ async def test_new_events_reproject_the_lead(database_url: str, clock: FakeClock
         assert facts[lead_id]["claim_seconds"] == 42 and facts[lead_id]["state"] == "claimed"
         assert reps[(lead_id, "U0BOB001")]["claims"] == 1
     finally:
+        await db.dispose()
+
+
+async def test_catch_up_waits_for_a_lead_another_transaction_holds(
+    database_url: str, clock: FakeClock
+) -> None:
+    """A report reads its own writes: a lead whose events were committed before the
+    catch-up, but whose row another transaction holds at that moment (the outbox
+    recording its card's ts), is projected once that transaction ends, not skipped."""
+    db = Database(database_url)
+    # Another process on PostgreSQL. One SQLite file has one writing process (store/db.py),
+    # whose writers queue on its lock: the holder is then another task of this one.
+    holder = db if db.is_sqlite else Database(database_url)
+    try:
+        async with db.transaction() as session:
+            await sync_directory(session, *directory_rows(CONFIG))
+        leads = make_leads(db, clock, config=CONFIG)
+        lead_id = (await leads.capture_lead(intake(), actor="api-key:1")).lead_id
+        projector = Projector(db, wall)
+        held = asyncio.Event()
+        release = asyncio.Event()
+
+        async def hold_the_lead() -> None:
+            async with holder.transaction() as session:
+                await session.execute(
+                    update(Lead).where(Lead.id == lead_id).values(slack_ts="1700000000.000100")
+                )
+                held.set()
+                await release.wait()
+
+        holding = asyncio.create_task(hold_the_lead())
+        await held.wait()
+        catching_up = asyncio.create_task(projector.catch_up())
+        await asyncio.sleep(0.2)
+        release.set()
+        await holding
+        assert await catching_up == 1
+        facts, _ = await stored_facts(db)
+        assert lead_id in facts
+    finally:
+        if holder is not db:
+            await holder.dispose()
         await db.dispose()
