@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.chat_batch import GroupCommit, TurnBatcher
 from bot.chat_turns import (
     RELAY_VISITOR_MESSAGE,
+    ConversationClosed,
     Turn,
     TurnResult,
     Turns,
@@ -54,7 +55,7 @@ from store import leads as lead_store
 from store.chat import Conversation
 from store.db import Database
 
-__all__ = ["RELAY_VISITOR_MESSAGE", "Chat", "ChatSetup", "UnknownSession"]
+__all__ = ["RELAY_VISITOR_MESSAGE", "Chat", "ChatSetup", "ConversationClosed", "UnknownSession"]
 
 _T = TypeVar("_T")
 Publish = Callable[[str, list[ChatLine]], Awaitable[None]]

@@ -51,6 +51,11 @@ class UnknownSession(LookupError):
     """The conversation id is not (or no longer) stored."""
 
 
+class ConversationClosed(Exception):
+    """The conversation has ended (its person's data was erased): it takes no more lines,
+    which would otherwise be stored again and relayed to the erased lead's thread."""
+
+
 @dataclass(frozen=True)
 class Turn:
     """A visitor message waiting to be stored; `now` is when it arrived."""
@@ -133,6 +138,9 @@ class Turns:
                 results[i] = UnknownSession(turn.chat_id)
                 continue
             if turn.chat_id in capturing:
+                continue
+            if conv.row.closed_at is not None:
+                results[i] = ConversationClosed(turn.chat_id)
                 continue
             seen = stored.get((turn.chat_id, turn.client_id))
             if seen is not None:

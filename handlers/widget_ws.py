@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.chat import Chat, UnknownSession
+from bot.chat import Chat, ConversationClosed, UnknownSession
 from bot.chat_hub import ChatHub
 from bot.chat_values import QUALIFYING, ChatState
 from bot.clock import Clock
@@ -154,6 +154,8 @@ class _Connection:
             raise FrameError(
                 "unavailable", "This conversation is gone; reconnect.", frame.client_id
             ) from None
+        except ConversationClosed:
+            raise FrameError("closed", "This conversation has ended.", frame.client_id) from None
         await self.ws.send_json({"type": "ack", "client_id": frame.client_id, "seq": said.seq})
         if said.duplicate:
             return

@@ -195,3 +195,31 @@ async def test_shutdown_closes_open_widgets_with_going_away_at_once(database_url
         msg = await w.ws.receive(timeout=5)
         assert msg.type == aiohttp.WSMsgType.CLOSE and w.ws.close_code == 1001
         await asyncio.wait_for(stopping, 5)
+
+
+async def test_an_ended_conversation_refuses_new_lines(limited: RunningBot) -> None:
+    """A conversation closed by an erasure (`/leads forget`) stores nothing more: the
+    visitor's next line gets `closed`, and a resend of an earlier one too."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    async with widget(limited.url) as w:
+        welcome = await w.hello()
+        assert (await w.say("Jane Doe", client_id="m0"))["type"] == "ack"
+        await w.next("state")
+        before = await conversation(limited, welcome["session_id"])
+        async with limited.services.db.transaction() as session:
+            await session.execute(
+                update(ChatSession)
+                .where(ChatSession.id == welcome["session_id"])
+                .values(closed_at=datetime.now(UTC))
+            )
+        refused = await w.say("jane@example.com", client_id="m1")
+        assert refused["type"] == "error" and refused["code"] == "closed"
+        assert refused["client_id"] == "m1"
+        assert (await w.say("Jane Doe", client_id="m0"))["code"] == "closed"
+    async with widget(limited.url) as again:
+        resumed = await again.hello(welcome["token"])
+        assert resumed["state"]["phase"] == "closed"
+    assert await conversation(limited, welcome["session_id"]) == before

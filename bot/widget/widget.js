@@ -45,6 +45,7 @@
     too_long: "That message is too long — please keep it under 2,000 characters.",
     rate_limited: "You're sending messages a little fast. We'll retry in a moment.",
     unavailable: "We couldn't save that just now. We'll keep trying.",
+    closed: "This conversation has ended.",
   };
   const PLACEHOLDER = {
     text: "Type your message…",
@@ -520,7 +521,7 @@ form { display: flex; align-items: center; gap: 8px; padding: 12px 12px 12px 16p
     field.placeholder = typeof input.placeholder === "string" ? input.placeholder : PLACEHOLDER[kind];
     const labels = Array.isArray(input.choices) ? input.choices.map(String) : lastChoices;
     renderChoices(kind === "choice" ? labels : []);
-    if (phase === "closed") setNotice("This conversation has ended. Write again any time.");
+    if (phase === "closed") setNotice(ERROR_TEXT.closed);
   }
 
   // ---- the connection ----
@@ -716,7 +717,7 @@ form { display: flex; align-items: center; gap: 8px; padding: 12px 12px 12px 16p
       retryTimer = setTimeout(flushOutbox, BASE_DELAY_MS * 5);
       return;
     }
-    // too_long or bad_frame: resending cannot help
+    // too_long, bad_frame or closed: resending cannot help
     outbox = outbox.filter((m) => m.client_id !== clientId);
     saveOutbox();
     const row = pendingRow(clientId);
