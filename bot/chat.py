@@ -118,11 +118,13 @@ class Chat:
     # ------------------------------------------------------------------ opening
 
     async def resume(self, token: str, visit: Visit) -> Opened | None:
-        """Resume the conversation of `token`, or None when the token is unknown."""
+        """Resume the conversation of `token`, or None when the token is unknown or its
+        conversation has ended (an erasure closed it): the visitor then starts afresh,
+        and nothing more is stored on the erased conversation."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             row = await chat_store.by_token_hash(session, token_hash(token))
-            if row is None:
+            if row is None or row.closed_at is not None:
                 return None
             values: dict[str, Any] = {"last_seen_at": now}
             touch = touch_of(visit, now)
@@ -162,18 +164,21 @@ class Chat:
         await self._db.write_core(lambda conn: chat_store.create_sessions(conn, new))
 
     async def view_page(self, chat_id: str, visit: Visit) -> None:
+        """Record a page view; `ConversationClosed` (nothing stored) once it has ended."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             values: dict[str, Any] = {"last_seen_at": now}
             touch = touch_of(visit, now)
             if touch is not None:
                 values["last_touch"] = touch
-            await chat_store.update_session(session, chat_id, **values)
+            if not await chat_store.update_open_session(session, chat_id, **values):
+                raise ConversationClosed(chat_id)
             await self._record_view(session, chat_id, visit)
 
     async def mark_read(self, chat_id: str, up_to: int) -> None:
+        """How far the visitor has read; an ended conversation keeps what it had."""
         async with self._db.transaction() as session:
-            await chat_store.update_session(session, chat_id, visitor_read_seq=up_to)
+            await chat_store.update_open_session(session, chat_id, visitor_read_seq=up_to)
 
     # ------------------------------------------------------------------ a visitor's message
 

@@ -112,7 +112,10 @@ class _Connection:
             await self.say(chat_id, frame)
         elif isinstance(frame, PageView):
             self.limit(chat_id)
-            await self.chat.view_page(chat_id, frame.visit)
+            try:
+                await self.chat.view_page(chat_id, frame.visit)
+            except ConversationClosed:
+                raise FrameError("closed", "This conversation has ended.") from None
         elif isinstance(frame, Read) and frame.up_to > self.read_up_to:
             # Only a higher `up_to` is written: a flood of reads writes nothing new.
             self.read_up_to = frame.up_to

@@ -318,6 +318,18 @@ async def update_session(session: AsyncSession, chat_id: str, **values: Any) -> 
     )
 
 
+async def update_open_session(session: AsyncSession, chat_id: str, **values: Any) -> bool:
+    """Like `update_session`, but only while the conversation has not ended (an erasure
+    closes it): False, and nothing written, once it has."""
+    result = await session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == chat_id, ChatSession.closed_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def link_lead(session: AsyncSession, chat_id: str, lead_id: int) -> bool:
     """Link the conversation and its lines to its lead, once: False if another capture
     got there first (then nothing is changed)."""

@@ -197,9 +197,28 @@ async def test_shutdown_closes_open_widgets_with_going_away_at_once(database_url
         await asyncio.wait_for(stopping, 5)
 
 
-async def test_an_ended_conversation_refuses_new_lines(limited: RunningBot) -> None:
+async def stored_session(bot: RunningBot, session_id: str) -> tuple[Any, ...]:
+    """What an ended conversation must keep as it was: its row's visit fields, its page
+    views and its lines."""
+    async with bot.services.db.reading() as session:
+        row = await session.get(ChatSession, session_id)
+        assert row is not None
+        views = await session.execute(
+            select(PageView.url, PageView.referrer, PageView.title)
+            .where(PageView.session_id == session_id)
+            .order_by(PageView.id)
+        )
+        visit = (row.last_seen_at, row.last_touch, row.visitor_read_seq, row.closed_at)
+        return visit, [tuple(v) for v in views.all()], await conversation(bot, session_id)
+
+
+async def test_an_ended_conversation_takes_nothing_more_and_a_return_starts_afresh(
+    limited: RunningBot,
+) -> None:
     """A conversation closed by an erasure (`/leads forget`) stores nothing more: the
-    visitor's next line gets `closed`, and a resend of an earlier one too."""
+    visitor's next line and page view get `closed`, a resend of an earlier line too, a
+    read marker is ignored; the visitor coming back with its token gets a new
+    conversation (not a dead one that can never chat again)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import update
@@ -208,18 +227,27 @@ async def test_an_ended_conversation_refuses_new_lines(limited: RunningBot) -> N
         welcome = await w.hello()
         assert (await w.say("Jane Doe", client_id="m0"))["type"] == "ack"
         await w.next("state")
-        before = await conversation(limited, welcome["session_id"])
         async with limited.services.db.transaction() as session:
             await session.execute(
                 update(ChatSession)
                 .where(ChatSession.id == welcome["session_id"])
                 .values(closed_at=datetime.now(UTC))
             )
+        before = await stored_session(limited, welcome["session_id"])
         refused = await w.say("jane@example.com", client_id="m1")
         assert refused["type"] == "error" and refused["code"] == "closed"
         assert refused["client_id"] == "m1"
         assert (await w.say("Jane Doe", client_id="m0"))["code"] == "closed"
+        page = {"url": "https://example.com/pricing?email=jane@example.com", "title": "P"}
+        await w.send({"type": "page_view", "page": page, "utm": {"source": "mail"}})
+        assert (await w.next("error"))["code"] == "closed"
+        await w.send({"type": "read", "up_to": 3})
+        await w.send({"type": "ping"})
+        await w.next("pong")  # frames are handled in order: the read is done
     async with widget(limited.url) as again:
-        resumed = await again.hello(welcome["token"])
-        assert resumed["state"]["phase"] == "closed"
-    assert await conversation(limited, welcome["session_id"]) == before
+        fresh = await again.hello(welcome["token"])
+        assert fresh["resumed"] is False and fresh["session_id"] != welcome["session_id"]
+        assert fresh["token"] != welcome["token"]
+        assert fresh["state"]["phase"] == "qualifying"
+        assert (await again.say("Jane again"))["type"] == "ack"
+    assert await stored_session(limited, welcome["session_id"]) == before
