@@ -8,6 +8,7 @@ aiohttp WebSocket JSON echo measured in the same run with the same client.
 
     .venv/bin/python -m bench.widget_bench throughput [--sessions 300]
     .venv/bin/python -m bench.widget_bench concurrent [--sessions 5000 --pause 5]
+    .venv/bin/python -m bench.widget_bench costs [--sessions 600]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from bench.widget_floor import record, replay_server, serve_websocket
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, card_lead_id, running_bot
 
@@ -103,15 +105,8 @@ async def echo_server() -> AsyncIterator[str]:
             await socket.send_str(json.dumps(reply))
         return socket
 
-    app = web.Application()
-    app.router.add_get("/ws", ws)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"ws://127.0.0.1:{runner.addresses[0][1]}/ws"
-    finally:
-        await runner.cleanup()
+    async with serve_websocket(ws) as url:
+        yield url
 
 
 def sandbox_seed(config: LeadbotConfig) -> dict[str, Any]:
@@ -193,14 +188,14 @@ async def card_arrivals(
     done yet."""
     deadline = time.monotonic() + give_up_after
     arrived: dict[str, float] = {}
-    scanned = 0  # the sandbox's call log only grows: each poll reads the new calls
+    since = 0  # the sandbox's call log only grows: each poll reads only the new calls
     async with aiohttp.ClientSession() as http:
         while True:
-            params = {"method": "chat.postMessage"}
+            params = {"method": "chat.postMessage", "since": str(since)}
             async with http.get(f"{slack}/_sandbox/calls", params=params) as resp:
-                calls = (await resp.json())["calls"]
-            new, scanned = calls[scanned:], len(calls)
-            for call in new:
+                body = await resp.json()
+            since = body["next"]
+            for call in body["calls"]:
                 if call["status"] != 200 or card_lead_id(call["args"].get("metadata")) is None:
                     continue
                 # The visitors' emails (bench/widget_client.py: answer_for), looked up, not
@@ -259,6 +254,11 @@ async def throughput(args: argparse.Namespace, database_url: str) -> None:
             max(runs, key=lambda r: r["turns"] / r["elapsed"]),
         )
     async with leadbot(database_url) as (url, slack):
+        recording = await record(url, slack, ORIGIN)
+        async with replay_server(recording, slack) as floor_url:
+            replayed = await run_client(floor_url, *options)
+            report("I/O floor: leadbot's frames and Slack posts replayed", replayed)
+            floor = card_summary(replayed, await card_arrivals(slack, replayed["finished_at"]))
         result = await run_client(url, *options)
         bot = report("leadbot, qualifying turns", result)
         cards = card_summary(result, await card_arrivals(slack, result["finished_at"]))
@@ -268,9 +268,51 @@ async def throughput(args: argparse.Namespace, database_url: str) -> None:
         f"{bot['rate'] / echo['rate']:.1%} counting until the last turn's answer"
     )
     print(
+        f"ratio I/O floor/echo: {floor['sustained'] / echo['rate']:.1%} "
+        "(no storage, no logic: the most any bot could reach with leadbot's traffic)"
+    )
+    print(
         f"last answer → card posted: p50 {cards['p50']:.1f} ms, p99 {cards['p99']:.1f} ms "
         "(target p99 < 250 ms)"
     )
+
+
+async def costs(args: argparse.Namespace, database_url: str) -> None:
+    """Server CPU per session by how far visitors get: where a session's time goes.
+
+    The echo's sessions say hello and send 0, 1 or 7 messages; leadbot's visitors
+    leave after 0, 1 or 2 answers (the second is the email: still no lead) or finish
+    the script (a capture, its card and its offer DM). Each row's extra cost over the
+    row before it is the cost of what that step adds."""
+    sessions = str(args.sessions)
+    common = ["--sessions", sessions, "--concurrency", str(args.concurrency)]
+    print("| server | visitors | turns | server CPU ms/session |\n|---|---|---|---|")
+
+    def row(name: str, result: dict[str, Any]) -> None:
+        cpu_ms = result["server_cpu"] / result["sessions"] * 1e3
+        print(f"| {name} | {result['sessions']} | {result['turns']} | {cpu_ms:.2f} |")
+
+    async with echo_server() as url:
+        await run_client(url, "--sessions", "20", "--live-turns", "5")  # warm-up
+        for turns in (0, 1, 7):
+            row(
+                f"echo, hello + {turns} messages",
+                await run_client(url, *common, "--live-turns", str(turns)),
+            )
+    async with leadbot(database_url) as (url, slack):
+        await run_client(url, "--sessions", "20", "--answers", "1")  # warm-up
+        for answers in ("0", "1", "2"):
+            row(
+                f"leadbot, hello + {answers} answers",
+                await run_client(url, *common, "--answers", answers),
+            )
+        # Finishing visitors: their captures and cards run after the last answer, so the CPU
+        # is counted until the last card is posted.
+        cpu = time.process_time()
+        result = await run_client(url, *common)
+        await card_arrivals(slack, result["finished_at"])
+        result["server_cpu"] = time.process_time() - cpu
+        row("leadbot, the whole script (captured, carded, offered)", result)
 
 
 async def concurrent(args: argparse.Namespace, database_url: str) -> None:
@@ -297,7 +339,7 @@ async def concurrent(args: argparse.Namespace, database_url: str) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=["throughput", "concurrent"])
+    parser.add_argument("which", choices=["throughput", "concurrent", "costs"])
     parser.add_argument("--sessions", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--turns", type=int, default=8, help="echo turns per session")
@@ -306,11 +348,12 @@ async def main() -> None:
     )
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     args = parser.parse_args()
-    args.sessions = args.sessions or (300 if args.which == "throughput" else 5000)
+    args.sessions = args.sessions or {"throughput": 300, "costs": 600}.get(args.which, 5000)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         print(f"database: {url.split(':')[0]}")
-        await (throughput if args.which == "throughput" else concurrent)(args, url)
+        run = {"throughput": throughput, "concurrent": concurrent, "costs": costs}[args.which]
+        await run(args, url)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ class Visitor:
         self.hint: dict[str, Any] | None = None
         self.choices: list[str] = []
         self.email = ""
+        self.answered: list[str] = []
         self.answer_sent = (0.0, 0.0)  # (perf_counter, monotonic) of the last qualifying answer
 
     def take(self, frame: dict[str, Any]) -> None:
@@ -121,6 +122,7 @@ async def visitor(
     results: Results,
     *,
     live_turns: int,
+    answers: int | None = None,
     opened: asyncio.Event | None,
     go: asyncio.Event | None,
     pause: float,
@@ -149,8 +151,11 @@ async def visitor(
                     break
                 await me.turn(f"live message {live_sent}", qualifying=False)
                 live_sent += 1
+            elif answers is not None and len(me.answered) >= answers:
+                break  # leaves mid-script, as most visitors do
             else:
                 kind, text = answer_for(me.hint, me.choices, number)
+                me.answered.append(kind)
                 if kind == "email":
                     me.email = text
                 await me.turn(text, qualifying=True)
@@ -181,6 +186,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         i,
                         results,
                         live_turns=args.live_turns,
+                        answers=args.answers,
                         opened=opened,
                         go=go,
                         pause=args.pause,
@@ -221,6 +227,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--live-turns", type=int, default=0)
+    parser.add_argument(
+        "--answers", type=int, default=None, help="leave after this many qualifying answers"
+    )
     parser.add_argument(
         "--pause", type=float, default=0.0, help="seconds between a visitor's turns"
     )

@@ -42,9 +42,20 @@ class AdminRoutes:
         return web.json_response(state)
 
     async def calls(self, request: web.Request) -> web.Response:
+        """The recorded calls (`method=` filters); `since=N` skips the log's first N, so a
+        poller reads only what is new: `next` is the N to send next time."""
         method = request.query.get("method")
-        calls = [c.to_json() for c in self.sb.calls if method is None or c.method == method]
-        return web.json_response({"calls": calls})
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            since = -1
+        if since < 0:
+            return web.json_response(
+                {"ok": False, "error": "since must be a whole number ≥ 0"}, status=400
+            )
+        log = self.sb.calls
+        calls = [c.to_json() for c in log[since:] if method is None or c.method == method]
+        return web.json_response({"calls": calls, "next": len(log)})
 
     async def faults(self, request: web.Request) -> web.Response:
         body = await _body(request)

@@ -30,6 +30,23 @@ async def test_calls_can_be_filtered(sb: Sandbox, client: AsyncWebClient) -> Non
     assert [c["method"] for c in calls["calls"]] == ["auth.test"]
 
 
+async def test_calls_since_a_cursor_are_only_the_new_ones(
+    sb: Sandbox, client: AsyncWebClient
+) -> None:
+    await client.chat_postMessage(channel="C0SALES", text="first")
+    first = (await http("GET", f"{sb.base_url}/_sandbox/calls?method=chat.postMessage")).json()
+    assert [c["args"]["text"] for c in first["calls"]] == ["first"]
+    await client.auth_test()
+    await client.chat_postMessage(channel="C0SALES", text="second")
+    url = f"{sb.base_url}/_sandbox/calls?method=chat.postMessage&since={first['next']}"
+    later = (await http("GET", url)).json()
+    assert [c["args"]["text"] for c in later["calls"]] == ["second"]
+    assert later["next"] == first["next"] + 2
+    for bad in ("-1", "two"):
+        res = await http("GET", f"{sb.base_url}/_sandbox/calls?since={bad}")
+        assert res.status == 400 and "since" in res.json()["error"]
+
+
 async def test_faults_over_http(sb: Sandbox, client: AsyncWebClient) -> None:
     url = f"{sb.base_url}/_sandbox/faults"
     res = await http("POST", url, json={"method": "auth.test", "status": 503, "times": 1})
