@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.clock import Clock
 from bot.domain.lead import LeadSnapshot
 from bot.domain.merge import LeadMerge
@@ -89,6 +91,10 @@ PostedCopy = tuple[str, str]
 #: It returns where it posted a message about the row's lead, if it did and an erasure
 #: should be able to overwrite it (store/outbox.py: `record_copies`).
 RowHandler = Callable[[OutboxMessage], Awaitable[PostedCopy | None]]
+#: A `RowHandler` that is also given the row's lead, read with the pass's new cards when
+#: the rows were leased (one read per pass, not one per row, each waiting for a turn of a
+#: busy loop); None if that read failed or found no lead: the handler then reads it.
+LeadRowHandler = Callable[[OutboxMessage, LeadSnapshot | None], Awaitable[PostedCopy | None]]
 
 
 def card_metadata(lead_id: int) -> dict[str, Any]:
@@ -122,6 +128,7 @@ class OutboxDispatcher:
         self._render_card = render_card
         self._render_merge_note = render_merge_note
         self._handlers: dict[str, RowHandler] = {}
+        self._lead_handlers: dict[str, LeadRowHandler] = {}
         self._lease = lease
         self._poll_interval = poll_interval
         self._batch_size = batch_size
@@ -139,6 +146,10 @@ class OutboxDispatcher:
     def register(self, kind: str, handler: RowHandler) -> None:
         """Deliver rows of `kind` with `handler` (same ordering, leasing and backoff)."""
         self._handlers[kind] = handler
+
+    def register_with_lead(self, kind: str, handler: LeadRowHandler) -> None:
+        """Deliver rows of `kind` with `handler`, giving it the row's lead (`LeadRowHandler`)."""
+        self._lead_handlers[kind] = handler
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -179,9 +190,14 @@ class OutboxDispatcher:
             rows = await outbox_store.lease_due(
                 session, owner=self.owner, now=now, lease=self._lease, limit=self._batch_size
             )
-        # New cards are read in one go: a read per card, each waiting for its turn of a
-        # busy loop, made the cards of a channel queue up behind each other.
-        cards = await self._load_cards([r.lead_id for r in rows if r.kind == POST_CARD])
+            # New cards' leads (and those of rows whose handler takes the lead) are read in
+            # one go, in the lease's transaction: a read per row, each waiting for its turn of
+            # a busy loop, made a channel's cards queue up behind each other and a pass of
+            # offer DMs last seconds; a read of its own (on SQLite a reader thread) waited too.
+            cards = await self._load_cards(
+                session,
+                [r.lead_id for r in rows if r.kind == POST_CARD or r.kind in self._lead_handlers],
+            )
         # One group per key, each in id order (rows of several keys interleave by id).
         groups: dict[str, list[OutboxMessage]] = {}
         for row in rows:
@@ -190,14 +206,18 @@ class OutboxDispatcher:
         await self._marks_written()
         return len(rows)
 
-    async def _load_cards(self, lead_ids: list[int | None]) -> dict[int, lead_store.StoredCard]:
+    async def _load_cards(
+        self, session: AsyncSession, lead_ids: list[int | None]
+    ) -> dict[int, lead_store.StoredCard]:
+        """The leads' cards, read in a savepoint of the lease: if the read fails, the lease
+        still commits and each row reads its own lead (failing, and retrying, alone)."""
         ids = [i for i in lead_ids if i is not None]
         if not ids:
             return {}
         try:
-            async with self._db.reading() as session:
+            async with session.begin_nested():
                 return await lead_store.lead_cards(session, ids)
-        except Exception:  # each row then reads its own lead, and fails (and retries) alone
+        except Exception:
             log.exception("reading %d cards failed", len(ids))
             return {}
 
@@ -206,8 +226,10 @@ class OutboxDispatcher:
     ) -> None:
         async with self._concurrency:
             for index, row in enumerate(rows):
-                if index and row.kind != POST_CARD:
-                    # It may read what the rows before it recorded (a card's ts).
+                if index and row.kind != POST_CARD and row.kind not in self._lead_handlers:
+                    # It may read what the rows before it recorded (a card's ts, a copy's
+                    # place). A new card reads nothing recorded, and a lead handler's row
+                    # is given its lead as read at the lease: neither waits for a commit.
                     await self._marks_written()
                 if not await self._deliver(row, cards):
                     async with self._db.transaction() as session:
@@ -221,9 +243,9 @@ class OutboxDispatcher:
     ) -> bool:
         """Deliver one row; False means it is backing off and the rows behind it must wait.
 
-        `cards`: new cards' leads as read when their rows were leased (a card's post
-        row is leased once at a time, and a later change re-renders it by its own
-        `update_card` row, so that read is fresh enough)."""
+        `cards`: the leads of new cards (and of rows for a `LeadRowHandler`) as read when
+        their rows were leased (a card's post row is leased once at a time, and a later
+        change re-renders it by its own `update_card` row, so that read is fresh enough)."""
         try:
             if row.kind == POST_CARD:
                 await self._post_card(row, (cards or {}).get(row.lead_id or 0))
@@ -233,6 +255,10 @@ class OutboxDispatcher:
                 await self._post_thread_note(row)
             elif row.kind in self._handlers:
                 self._sent(row, copy=await self._handlers[row.kind](row))
+            elif row.kind in self._lead_handlers:
+                card = (cards or {}).get(row.lead_id or 0)
+                lead = card.snapshot if card is not None else None
+                self._sent(row, copy=await self._lead_handlers[row.kind](row, lead))
             else:
                 raise PermanentSlackError(f"unknown outbox kind {row.kind!r}")
         except PermanentSlackError as exc:

@@ -33,13 +33,16 @@ class OfferDMs:
         self._sender = sender
         self._render = render
 
-    async def deliver(self, row: OutboxMessage) -> PostedCopy | None:
-        """DM the rep, unless the offer has already moved on (claimed, re-offered)."""
+    async def deliver(self, row: OutboxMessage, lead: LeadSnapshot | None) -> PostedCopy | None:
+        """DM the rep, unless the offer has already moved on (claimed, re-offered).
+
+        `lead`: as the dispatcher read it when it leased the row (None: read here)."""
         rep = str(row.payload.get("rep") or "")
         if row.lead_id is None or not rep:
             raise PermanentSlackError(f"dm row {row.id} without a lead or rep")
-        async with self._db.reading() as session:
-            lead = await lead_store.lead_snapshot(session, row.lead_id)
+        if lead is None:
+            async with self._db.reading() as session:
+                lead = await lead_store.lead_snapshot(session, row.lead_id)
         if lead is None:
             raise PermanentSlackError(f"lead {row.lead_id} no longer exists")
         if lead.state is not LeadState.OFFERED or lead.offered_rep_id != rep:

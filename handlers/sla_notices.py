@@ -84,13 +84,16 @@ class SlaNotices:
         self._sender = sender
         self._render_card = render_card
 
-    async def deliver(self, row: OutboxMessage) -> PostedCopy | None:
+    async def deliver(self, row: OutboxMessage, lead: LeadSnapshot | None) -> PostedCopy | None:
+        """Post the nag or escalation with the lead's card; `lead`: as the dispatcher read
+        it when it leased the row (None: read here)."""
         payload = row.payload
         to = str(payload.get("to") or "")
         if row.lead_id is None or not to:
             raise PermanentSlackError(f"sla notice {row.id} without a lead or recipient")
-        async with self._db.reading() as session:
-            lead = await lead_store.lead_snapshot(session, row.lead_id)
+        if lead is None:
+            async with self._db.reading() as session:
+                lead = await lead_store.lead_snapshot(session, row.lead_id)
         if lead is None:
             raise PermanentSlackError(f"lead {row.lead_id} no longer exists")
         card = self._render_card(lead, self._clock.now())

@@ -292,3 +292,102 @@ async def test_merge_note_without_a_renderer_fails_for_good_not_silently(
         ("update_card", "sent"),
         ("post_thread_note", "dead"),
     ]
+
+
+async def enqueue_rows(db: Database, clock: FakeClock, kind: str, lead_ids: list[int]) -> None:
+    from store import outbox as outbox_store
+
+    async with db.transaction() as session:
+        for lead_id in lead_ids:
+            await outbox_store.enqueue(
+                session, kind=kind, ordering_key="dm:U0REP001", lead_id=lead_id, now=clock.now()
+            )
+
+
+async def test_a_lead_handler_is_given_each_rows_lead_as_read_at_the_lease(
+    db, clock, queue, dispatcher, sender
+) -> None:  # type: ignore[no-untyped-def]
+    ids = await capture(db, clock, queue, n=2)
+    await dispatcher.run_once()  # the cards
+    given: list[tuple[int | None, int | None]] = []
+
+    async def handler(row: OutboxMessage, lead: Any) -> tuple[str, str] | None:
+        given.append((row.lead_id, None if lead is None else lead.id))
+        return None
+
+    dispatcher.register_with_lead("test_dm", handler)
+    await enqueue_rows(db, clock, "test_dm", ids)
+    assert await dispatcher.run_once() == 2
+    assert given == [(ids[0], ids[0]), (ids[1], ids[1])]
+    assert {r.status for r in await outbox_rows(db)} == {"sent"}
+
+
+async def test_a_lead_handlers_rows_do_not_wait_for_each_others_marks(
+    db, clock, queue, dispatcher, sender, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Rows given their lead read nothing that the rows before them record, so a key's
+    DMs go out back to back, not a write transaction apart (under load, a pass of them
+    took seconds and every new card waited for it)."""
+    from store import outbox as outbox_store
+
+    ids = await capture(db, clock, queue, n=3)
+    await dispatcher.run_once()
+    posted: list[int] = []
+
+    async def handler(row: OutboxMessage, lead: Any) -> tuple[str, str] | None:
+        posted.append(row.id)
+        return "U0REP001", f"1700000000.{row.id:06d}"
+
+    dispatcher.register_with_lead("test_dm", handler)
+    await enqueue_rows(db, clock, "test_dm", ids)
+    marks_may_commit = asyncio.Event()
+    real_mark_sent_many = outbox_store.mark_sent_many
+
+    async def held_mark_sent_many(*args: Any, **kwargs: Any) -> None:
+        await marks_may_commit.wait()
+        await real_mark_sent_many(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_store, "mark_sent_many", held_mark_sent_many)
+    run = asyncio.create_task(dispatcher.run_once())
+    try:
+        for _ in range(200):  # all three delivered while the first mark is still held
+            if len(posted) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert len(posted) == 3
+    finally:
+        marks_may_commit.set()
+    assert await run == 3
+    assert [(r.kind, r.status) for r in await outbox_rows(db)][-3:] == [("test_dm", "sent")] * 3
+
+
+async def test_a_failed_read_of_the_leads_still_delivers_each_row_reading_its_own(
+    db, clock, queue, dispatcher, sender, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from store import leads as lead_store
+
+    ids = await capture(db, clock, queue, n=2)
+    real_lead_cards = lead_store.lead_cards
+    calls = 0
+
+    async def fails_first(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the pass's read failed")
+        return await real_lead_cards(*args, **kwargs)
+
+    given: list[Any] = []
+
+    async def handler(row: OutboxMessage, lead: Any) -> tuple[str, str] | None:
+        given.append(lead)  # None: not read with the pass, so it reads its own
+        return None
+
+    dispatcher.register_with_lead("test_dm", handler)
+    await enqueue_rows(db, clock, "test_dm", ids[:1])
+    monkeypatch.setattr(lead_store, "lead_cards", fails_first)
+    assert await dispatcher.run_once() == 3
+    assert sender.posted_lead_ids() == ids
+    assert calls == 3  # the pass's read, then one per card
+    assert given == [None]
+    assert [r.status for r in await outbox_rows(db)] == ["sent"] * 3
