@@ -295,11 +295,17 @@ def _clock_view(lead: Lead) -> sla.LeadClock:
 
 
 async def _leads_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Lead]:
-    """The leads as stored now (see `store.leads.fresh_lead`), by id."""
+    """The leads as stored now (see `store.leads.fresh_lead`), by id, locked in id order
+    on PostgreSQL: a rep's action on one of them at this moment (which skips the timers
+    being fired here, `store.timers.cancel`) commits first, and its step then sees it."""
     if not ids:
         return {}
     rows = await session.scalars(
-        select(Lead).where(Lead.id.in_(ids)).execution_options(populate_existing=True)
+        select(Lead)
+        .where(Lead.id.in_(ids))
+        .order_by(Lead.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return {lead.id: lead for lead in rows}
 

@@ -52,14 +52,22 @@ async def schedule(
 async def cancel(
     session: AsyncSession, *, lead_id: int, kind: str, steps: Sequence[int] | None = None
 ) -> int:
-    """Cancel the lead's pending timers of `kind` (only `steps`, when given); how many."""
-    query = update(Timer).where(
+    """Cancel the lead's pending timers of `kind` (only `steps`, when given); how many.
+
+    A timer that a `claim_due` is firing right now (PostgreSQL: its row is locked) is
+    skipped, not waited for: that step's transaction goes on to lock this lead, which the
+    caller holds, so waiting would deadlock. It acts, or not, on the lead as the caller
+    leaves it (`bot.sla.SlaClock.fire_due` reads its leads under a lock)."""
+    cancellable = select(Timer.id).where(
         Timer.lead_id == lead_id, Timer.kind == kind, Timer.status == PENDING
     )
     if steps is not None:
         if not steps:
             return 0
-        query = query.where(Timer.step.in_(list(steps)))
+        cancellable = cancellable.where(Timer.step.in_(list(steps)))
+    query = update(Timer).where(
+        Timer.id.in_(cancellable.with_for_update(skip_locked=True)), Timer.status == PENDING
+    )
     result = await session.execute(
         query.values(status=CANCELLED).execution_options(synchronize_session=False)
     )

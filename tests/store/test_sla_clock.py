@@ -154,3 +154,48 @@ async def test_a_late_first_contact_says_by_how_much_the_sla_was_missed(
         )
     assert late is not None and late.data["margin_seconds"] == -125
     assert (await lead_row(db, lead_id)).sla_status == "missed_contacted"
+
+
+async def test_a_rep_acting_while_a_step_fires_is_neither_deadlocked_nor_nagged(
+    db: Database, leads: Leads, sla: SlaClock, clock: FakeClock, monkeypatch: Any
+) -> None:
+    """The owner marks the lead contacted just as its "claimed, no contact" step fires.
+    On PostgreSQL the two transactions overlap: the step holds its timer, the action its
+    lead, and each used to wait for the other (a deadlock, one of them rolled back: the
+    rep's click failed). Now the action skips the timer being fired and commits, and the
+    step, reading the lead under its lock, sees the contact and does nothing. SQLite runs
+    one write transaction at a time, so there the step acts first and the action after."""
+    import asyncio
+
+    from store import timers as timer_store
+
+    lead_id = await leads.capture(intake(), actor="t")
+    clock.advance(10)
+    assert (await leads.claim(lead_id, "U0ALICE1")).won
+    clock.advance(230)  # 4 min: the owner's "no contact yet" DM is due
+    claimed, go_on = asyncio.Event(), asyncio.Event()
+    real_claim_due = timer_store.claim_due
+
+    async def claim_and_hold(*args: Any, **kwargs: Any) -> Any:
+        due = await real_claim_due(*args, **kwargs)
+        claimed.set()
+        await go_on.wait()  # the step's transaction stays open, its timer locked
+        return due
+
+    monkeypatch.setattr(timer_store, "claim_due", claim_and_hold)
+    firing = asyncio.create_task(sla.fire_due())
+    await asyncio.wait_for(claimed.wait(), 5)
+    work = make_work(db, clock, config=CONFIG)
+    acting = asyncio.create_task(work.act(lead_id, LeadAction.CONTACTED, "U0ALICE1"))
+    done, _ = await asyncio.wait({acting}, timeout=3)
+    assert bool(done) is not db.is_sqlite  # PostgreSQL: done while the step is held
+    go_on.set()
+    acted = await asyncio.wait_for(firing, 10)
+    assert (await asyncio.wait_for(acting, 10)).done
+    owner_nags = [n for n in await notices(db) if n["to"] == "U0ALICE1"]
+    if db.is_sqlite:  # the step ran first: the contact came after the DM
+        assert acted == 1 and len(owner_nags) == 1
+    else:
+        assert acted == 0 and owner_nags == []
+    lead = await lead_row(db, lead_id)
+    assert lead.state == "contacted" and lead.sla_status == "met"
