@@ -135,10 +135,8 @@ def build_services(
     workspace_tz = ZoneInfo(config.workspace.timezone)
     reminders = Reminders(db, clock, dispatcher.wake, offers, workspace_tz)
     work = LeadWork(db, clock, dispatcher.wake, offers, workspace_tz, sla, reminders)
-    dispatcher.register_with_lead(DM_OFFER, OfferDMs(db, clock, sender, render_offer_dm).deliver)
-    dispatcher.register_with_lead(
-        SLA_NOTICE, SlaNotices(db, clock, sender, render_lead_card).deliver
-    )
+    dispatcher.register_with_lead(DM_OFFER, OfferDMs(clock, sender, render_offer_dm).deliver)
+    dispatcher.register_with_lead(SLA_NOTICE, SlaNotices(clock, sender, render_lead_card).deliver)
     digests = Digests(db, clock, dispatcher.wake, config.managers, workspace_tz)
     dispatcher.register(DIGEST_POST, DigestPosts(sender).deliver)
     erasure = Erasure(db, clock, dispatcher.wake, config.workspace.default_phone_region)

@@ -93,7 +93,8 @@ PostedCopy = tuple[str, str]
 RowHandler = Callable[[OutboxMessage], Awaitable[PostedCopy | None]]
 #: A `RowHandler` that is also given the row's lead, read with the pass's new cards when
 #: the rows were leased (one read per pass, not one per row, each waiting for a turn of a
-#: busy loop); None if that read failed or found no lead: the handler then reads it.
+#: busy loop; if that read failed, the dispatcher reads the row's own). None: the row has
+#: no lead, or its lead no longer exists.
 LeadRowHandler = Callable[[OutboxMessage, LeadSnapshot | None], Awaitable[PostedCopy | None]]
 
 
@@ -256,7 +257,7 @@ class OutboxDispatcher:
             elif row.kind in self._handlers:
                 self._sent(row, copy=await self._handlers[row.kind](row))
             elif row.kind in self._lead_handlers:
-                card = (cards or {}).get(row.lead_id or 0)
+                card = (cards or {}).get(row.lead_id or 0) or await self._stored_card(row.lead_id)
                 lead = card.snapshot if card is not None else None
                 self._sent(row, copy=await self._lead_handlers[row.kind](row, lead))
             else:
@@ -287,11 +288,17 @@ class OutboxDispatcher:
                 session, row_id=row.id, owner=self.owner, error=error, next_attempt_at=next_at
             )
 
+    async def _stored_card(self, lead_id: int | None) -> lead_store.StoredCard | None:
+        """One lead's card as stored now; None without a lead id or a lead."""
+        if lead_id is None:
+            return None
+        async with self._db.reading() as session:
+            return (await lead_store.lead_cards(session, [lead_id])).get(lead_id)
+
     async def _load_card(self, lead_id: int | None) -> tuple[LeadSnapshot, str | None, str | None]:
         if lead_id is None:
             raise PermanentSlackError("card row without a lead")
-        async with self._db.reading() as session:
-            card = (await lead_store.lead_cards(session, [lead_id])).get(lead_id)
+        card = await self._stored_card(lead_id)
         if card is None:
             raise PermanentSlackError(f"lead {lead_id} no longer exists")
         return card.snapshot, card.channel_id, card.ts

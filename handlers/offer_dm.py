@@ -9,8 +9,6 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.domain.lead import LeadSnapshot, LeadState
 from bot.outbox import PermanentSlackError, PostedCopy, RenderedMessage
-from store import leads as lead_store
-from store.db import Database
 from store.models import OutboxMessage
 
 
@@ -23,12 +21,10 @@ class DirectSender(Protocol):
 class OfferDMs:
     def __init__(
         self,
-        db: Database,
         clock: Clock,
         sender: DirectSender,
         render: Callable[[LeadSnapshot, datetime], RenderedMessage],
     ) -> None:
-        self._db = db
         self._clock = clock
         self._sender = sender
         self._render = render
@@ -36,13 +32,10 @@ class OfferDMs:
     async def deliver(self, row: OutboxMessage, lead: LeadSnapshot | None) -> PostedCopy | None:
         """DM the rep, unless the offer has already moved on (claimed, re-offered).
 
-        `lead`: as the dispatcher read it when it leased the row (None: read here)."""
+        `lead`: as the dispatcher read it when it leased the row (None: it no longer exists)."""
         rep = str(row.payload.get("rep") or "")
         if row.lead_id is None or not rep:
             raise PermanentSlackError(f"dm row {row.id} without a lead or rep")
-        if lead is None:
-            async with self._db.reading() as session:
-                lead = await lead_store.lead_snapshot(session, row.lead_id)
         if lead is None:
             raise PermanentSlackError(f"lead {row.lead_id} no longer exists")
         if lead.state is not LeadState.OFFERED or lead.offered_rep_id != rep:

@@ -20,8 +20,6 @@ from bot.clock import Clock
 from bot.domain.lead import LeadSnapshot
 from bot.outbox import PermanentSlackError, PostedCopy, RenderedMessage
 from handlers.cards import display_name, mention, safe_mrkdwn
-from store import leads as lead_store
-from store.db import Database
 from store.models import OutboxMessage
 
 NOTICE_EVENT_TYPE = "leadbot_sla_notice"
@@ -74,26 +72,21 @@ def render_notice(
 class SlaNotices:
     def __init__(
         self,
-        db: Database,
         clock: Clock,
         sender: NoticeSender,
         render_card: Callable[[LeadSnapshot, datetime], RenderedMessage],
     ) -> None:
-        self._db = db
         self._clock = clock
         self._sender = sender
         self._render_card = render_card
 
     async def deliver(self, row: OutboxMessage, lead: LeadSnapshot | None) -> PostedCopy | None:
         """Post the nag or escalation with the lead's card; `lead`: as the dispatcher read
-        it when it leased the row (None: read here)."""
+        it when it leased the row (None: it no longer exists)."""
         payload = row.payload
         to = str(payload.get("to") or "")
         if row.lead_id is None or not to:
             raise PermanentSlackError(f"sla notice {row.id} without a lead or recipient")
-        if lead is None:
-            async with self._db.reading() as session:
-                lead = await lead_store.lead_snapshot(session, row.lead_id)
         if lead is None:
             raise PermanentSlackError(f"lead {row.lead_id} no longer exists")
         card = self._render_card(lead, self._clock.now())
