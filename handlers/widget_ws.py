@@ -53,6 +53,9 @@ class WidgetLimits:
     messages_per_session_per_minute: int
 
 
+CLOSED_TEXT = "This conversation has ended."
+
+
 class _Connection:
     """One socket's conversation: nothing but `hello` until it has one."""
 
@@ -82,6 +85,8 @@ class _Connection:
             if isinstance(frame, Say):
                 client_id = frame.client_id
             await self.dispatch(frame)
+        except ConversationClosed:  # erased by /leads forget: a line or page view stores nothing
+            await self.ws.send_json(error_frame("closed", CLOSED_TEXT, client_id))
         except FrameError as exc:
             await self.ws.send_json(error_frame(exc.code, exc.message, exc.client_id))
         except Exception as exc:  # a bug or the database: the visitor may resend later
@@ -112,10 +117,7 @@ class _Connection:
             await self.say(chat_id, frame)
         elif isinstance(frame, PageView):
             self.limit(chat_id)
-            try:
-                await self.chat.view_page(chat_id, frame.visit)
-            except ConversationClosed:
-                raise FrameError("closed", "This conversation has ended.") from None
+            await self.chat.view_page(chat_id, frame.visit)
         elif isinstance(frame, Read) and frame.up_to > self.read_up_to:
             # Only a higher `up_to` is written: a flood of reads writes nothing new.
             self.read_up_to = frame.up_to
@@ -157,8 +159,6 @@ class _Connection:
             raise FrameError(
                 "unavailable", "This conversation is gone; reconnect.", frame.client_id
             ) from None
-        except ConversationClosed:
-            raise FrameError("closed", "This conversation has ended.", frame.client_id) from None
         await self.ws.send_json({"type": "ack", "client_id": frame.client_id, "seq": said.seq})
         if said.duplicate:
             return
