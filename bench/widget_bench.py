@@ -9,6 +9,7 @@ aiohttp WebSocket JSON echo measured in the same run with the same client.
     .venv/bin/python -m bench.widget_bench throughput [--sessions 300]
     .venv/bin/python -m bench.widget_bench concurrent [--sessions 5000 --pause 5]
     .venv/bin/python -m bench.widget_bench costs [--sessions 600]
+    .venv/bin/python -m bench.widget_bench latency [--rates 5,10,20,30 --pause 1]
 """
 
 from __future__ import annotations
@@ -110,13 +111,23 @@ async def echo_server() -> AsyncIterator[str]:
 
 
 def sandbox_seed(config: LeadbotConfig) -> dict[str, Any]:
-    """The demo workspace (every rep and manager, a channel per queue) as a seed file."""
+    """The demo workspace (every rep and manager, a channel per queue, the managers'
+    escalation channel) as a seed file: a run longer than the SLA's first steps posts
+    escalations, which without their channel failed for good as `channel_not_found`."""
     users = [{"id": r.id, "name": r.id.lower(), "real_name": r.name} for r in config.reps]
     users += [{"id": m, "name": m.lower()} for m in config.managers]
     channels = [
         {"id": q.channel, "name": q.id, "members": [*q.reps, *config.managers]}
         for q in config.queues
     ]
+    if config.sla.escalation_channel is not None:
+        channels.append(
+            {
+                "id": config.sla.escalation_channel,
+                "name": "sales-escalations",
+                "members": list(config.managers),
+            }
+        )
     return {"users": users, "channels": channels}
 
 
@@ -337,22 +348,77 @@ async def concurrent(args: argparse.Namespace, database_url: str) -> None:
     )
 
 
+async def latency(args: argparse.Namespace, database_url: str) -> None:
+    """Answer → card against a steady stream of visitors, at several arrival rates.
+
+    `concurrent` opens every session at once, so its captures come in one burst
+    (500 visitors finishing within ~10 s are ~50 captures a second at the peak); here
+    visitors arrive at random at a set rate, each pausing `--pause` s between turns,
+    so captures come at about that rate: the card latency a site with that traffic
+    sees, and the rate at which it stops meeting its target."""
+    print(
+        "| new visitors/s (= captures/s) | visitors | turn p99 ms | card p50 ms | "
+        "card p99 ms | server CPU ms/s |\n|---|---|---|---|---|---|"
+    )
+    async with leadbot(database_url) as (url, slack):
+        await run_client(url, "--sessions", "20", "--concurrency", "20")  # warm-up
+        for rate in args.rates:
+            result = await run_client(
+                url,
+                "--sessions",
+                str(args.sessions),
+                "--concurrency",
+                str(args.sessions),
+                "--arrivals",
+                str(rate),
+                "--pause",
+                str(args.pause),
+            )
+            arrived = await card_arrivals(slack, result["finished_at"])
+            finished = result["finished_at"]
+            cards = percentiles([at - finished[email] for email, at in arrived.items()])
+            turns = percentiles(result["turn_latencies"])
+            cpu = result["server_cpu"] / result["elapsed"] * 1e3
+            print(
+                f"| {rate:g} | {result['sessions']} | {turns['p99']:.1f} | {cards['p50']:.1f} | "
+                f"{cards['p99']:.1f} | {cpu:.0f} |"
+                + (
+                    f" {len(finished) - len(arrived)} cards missing"
+                    if len(arrived) < len(finished)
+                    else ""
+                )
+            )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=["throughput", "concurrent", "costs"])
+    parser.add_argument("which", choices=["throughput", "concurrent", "costs", "latency"])
     parser.add_argument("--sessions", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--turns", type=int, default=8, help="echo turns per session")
     parser.add_argument(
         "--pause", type=float, default=5.0, help="seconds between a visitor's turns"
     )
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(r) for r in text.split(",")],
+        default=[5.0, 10.0, 20.0, 30.0],
+        help="latency: new visitors per second, comma-separated",
+    )
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     args = parser.parse_args()
-    args.sessions = args.sessions or {"throughput": 300, "costs": 600}.get(args.which, 5000)
+    args.sessions = args.sessions or {"throughput": 300, "costs": 600, "latency": 300}.get(
+        args.which, 5000
+    )
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         print(f"database: {url.split(':')[0]}")
-        run = {"throughput": throughput, "concurrent": concurrent, "costs": costs}[args.which]
+        run = {
+            "throughput": throughput,
+            "concurrent": concurrent,
+            "costs": costs,
+            "latency": latency,
+        }[args.which]
         await run(args, url)
 
 

@@ -7,6 +7,7 @@ Answers follow the server's input hint, so any configured script is driven to
 its end: a valid email, phone or number, or the first offered choice.
 
     python -m bench.widget_client URL --origin ORIGIN --sessions 200 --concurrency 200
+    python -m bench.widget_client URL --origin ORIGIN --sessions 300 --arrivals 10 --pause 1
 """
 
 from __future__ import annotations
@@ -197,7 +198,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         opened.set()
 
         started, started_mono = time.perf_counter(), time.monotonic()
-        tasks = [asyncio.create_task(one(i)) for i in range(args.sessions)]
+        tasks = []
+        for i in range(args.sessions):
+            tasks.append(asyncio.create_task(one(i)))
+            if args.arrivals:  # a Poisson stream of new visitors, as a site gets them
+                await asyncio.sleep(random.expovariate(args.arrivals))
         if go is not None:
             await asyncio.sleep(0)  # let every task register its event
             await asyncio.gather(*(e.wait() for e in opened_events))
@@ -235,6 +240,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--hold-open", action="store_true", help="open every session before any turn starts"
+    )
+    parser.add_argument(
+        "--arrivals",
+        type=float,
+        default=0.0,
+        help="new visitors per second, at random (Poisson) moments; 0: all at once",
     )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
