@@ -163,8 +163,8 @@ class Reminders:
 
     async def _fire(self, session: AsyncSession, timer: Timer, now: datetime) -> bool:
         lead = await lead_store.fresh_lead(session, timer.lead_id) if timer.lead_id else None
-        if lead is None or LeadState(lead.state) in CLOSED_STATES:
-            return False
+        if lead is None or LeadState(lead.state) in CLOSED_STATES or lead.erased_at is not None:
+            return False  # an erased person is not followed up
         to = lead.owner_id or str(timer.payload.get("by") or "")
         if not to:
             return False

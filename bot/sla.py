@@ -187,6 +187,11 @@ class SlaClock:
         step = ladder.steps[timer.step]
         if not sla.applies(step, _clock_view(lead)):
             return False
+        if lead.erased_at is not None and step.action is not sla.Action.MARK_MISSED:
+            # The person asked to be forgotten: nobody is nagged, re-offered or told about
+            # them any more. The clock still records its outcome, so the SLA reports count
+            # the lead as they would have (a lead nobody answered in time is a miss).
+            return False
         late = (now - timer.due_at).total_seconds()
         await lead_store.add_event(
             session,
@@ -231,8 +236,9 @@ class SlaClock:
                     "claimed": lead.owner_id is not None,
                 },
             )
-            for target in self._escalation_targets():
-                await self._notice(session, lead, now, target, text, escalation=True)
+            if lead.erased_at is None:
+                for target in self._escalation_targets():
+                    await self._notice(session, lead, now, target, text, escalation=True)
         await outbox_store.enqueue(
             session, kind=UPDATE_CARD, ordering_key=_channel_key(channel), lead_id=lead.id, now=now
         )

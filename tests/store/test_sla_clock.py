@@ -12,6 +12,7 @@ from bot.app import directory_rows
 from bot.clock import FakeClock
 from bot.config import EXAMPLE_CONFIG_PATH, load_config
 from bot.domain.lead import LeadAction
+from bot.erasure import Erasure
 from bot.leads import Leads
 from bot.offers import Offers
 from bot.sla import SLA_NOTICE, SlaClock
@@ -199,3 +200,20 @@ async def test_a_rep_acting_while_a_step_fires_is_neither_deadlocked_nor_nagged(
         assert acted == 0 and owner_nags == []
     lead = await lead_row(db, lead_id)
     assert lead.state == "contacted" and lead.sla_status == "met"
+
+
+async def test_an_erased_persons_lead_nags_nobody_but_its_miss_is_still_counted(
+    db: Database, leads: Leads, sla: SlaClock, clock: FakeClock
+) -> None:
+    person = intake()
+    lead_id = await leads.capture(person, actor="t")
+    assert person.email is not None
+    await Erasure(db, clock, lambda: None, "US").forget("U0MGR", person.email.normalized)
+    clock.advance(300)  # the whole ladder is due: the DM, re-offer, channel, escalation
+    assert await sla.fire_due() == 1  # only the miss acted
+    assert await notices(db) == []  # no rep, channel or manager told about the person
+    lead = await lead_row(db, lead_id)
+    assert lead.sla_status == "missed"  # the SLA reports still count it
+    assert lead.offered_rep_id == "U0ALICE1" and lead.exclusive_until is not None
+    history = await kinds(db, lead_id)
+    assert history[-1] == "sla_missed" and "offer_timeout" not in history
