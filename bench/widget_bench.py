@@ -34,6 +34,7 @@ from aiohttp import WSMsgType, web
 
 from bench.widget_floor import record, replay_server, serve_websocket
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
+from bot.demo import demo_workspace
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, card_lead_id, running_bot
 
 ORIGIN = "http://bench.example"
@@ -110,27 +111,6 @@ async def echo_server() -> AsyncIterator[str]:
         yield url
 
 
-def sandbox_seed(config: LeadbotConfig) -> dict[str, Any]:
-    """The demo workspace (every rep and manager, a channel per queue, the managers'
-    escalation channel) as a seed file: a run longer than the SLA's first steps posts
-    escalations, which without their channel failed for good as `channel_not_found`."""
-    users = [{"id": r.id, "name": r.id.lower(), "real_name": r.name} for r in config.reps]
-    users += [{"id": m, "name": m.lower()} for m in config.managers]
-    channels = [
-        {"id": q.channel, "name": q.id, "members": [*q.reps, *config.managers]}
-        for q in config.queues
-    ]
-    if config.sla.escalation_channel is not None:
-        channels.append(
-            {
-                "id": config.sla.escalation_channel,
-                "name": "sales-escalations",
-                "members": list(config.managers),
-            }
-        )
-    return {"users": users, "channels": channels}
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -181,7 +161,7 @@ async def leadbot(database_url: str) -> AsyncIterator[tuple[str, str]]:
     """(widget WebSocket URL, sandbox base URL) of the real bot with a sandbox Slack."""
     config = bench_config()
     async with (
-        slack_process(sandbox_seed(config)) as slack,
+        slack_process(demo_workspace(config)) as slack,
         running_bot(database_url, f"{slack}/api/", config=config, auto_upgrade=True) as bot,
     ):
         yield bot.url.replace("http://", "ws://") + "/widget/ws", slack

@@ -12,6 +12,7 @@ import urllib.parse
 import webbrowser
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -24,47 +25,55 @@ from bot.leads import LeadIntake
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.slack_scopes import BOT_SCOPES
-from sandbox import Sandbox
+from sandbox import Sandbox, apply_seed
 from store.migrate import upgrade
 
 DEMO_TOKEN = "xoxb-leadbot-demo"
 
 
-def seed_sandbox(sandbox: Sandbox, config: LeadbotConfig) -> None:
-    """The demo workspace: every rep and manager, one channel per queue, and the managers'
-    escalation channel when the configuration names one."""
-    for rep in config.reps:
-        sandbox.add_user(
-            rep.id,
-            name=rep.name.split()[0].lower(),
-            real_name=rep.name,
-            tz=rep.timezone or config.workspace.timezone,
-        )
-    for manager in config.managers:
-        if manager not in {r.id for r in config.reps}:
-            sandbox.add_user(
-                manager,
-                name=manager.lower(),
-                real_name=f"Manager {manager}",
-                tz=config.workspace.timezone,
-                is_admin=True,
-            )
-    for queue in config.queues:
-        sandbox.add_channel(
-            queue.channel,
-            name=queue.id,
-            members=list(queue.reps) + list(config.managers),
-            bot_is_member=True,
-            is_private=False,
-        )
+def demo_workspace(config: LeadbotConfig) -> dict[str, list[dict[str, Any]]]:
+    """The demo workspace as a sandbox seed (`sandbox.apply_seed`, or `python -m sandbox
+    --seed FILE` for a sandbox in its own process): every rep and manager, one channel
+    per queue, and the managers' escalation channel when the configuration names one."""
+    reps = {r.id for r in config.reps}
+    users: list[dict[str, Any]] = [
+        {
+            "id": rep.id,
+            "name": rep.name.split()[0].lower(),
+            "real_name": rep.name,
+            "tz": rep.timezone or config.workspace.timezone,
+        }
+        for rep in config.reps
+    ]
+    users += [
+        {
+            "id": manager,
+            "name": manager.lower(),
+            "real_name": f"Manager {manager}",
+            "tz": config.workspace.timezone,
+            "is_admin": True,
+        }
+        for manager in config.managers
+        if manager not in reps
+    ]
+    channels: list[dict[str, Any]] = [
+        {"id": queue.channel, "name": queue.id, "members": [*queue.reps, *config.managers]}
+        for queue in config.queues
+    ]
     if config.sla.escalation_channel is not None:
-        sandbox.add_channel(
-            config.sla.escalation_channel,
-            name="sales-escalations",
-            members=list(config.managers),
-            bot_is_member=True,
-            is_private=False,
+        channels.append(
+            {
+                "id": config.sla.escalation_channel,
+                "name": "sales-escalations",
+                "members": list(config.managers),
+            }
         )
+    return {"users": users, "channels": channels}
+
+
+def seed_sandbox(sandbox: Sandbox, config: LeadbotConfig) -> None:
+    """The demo workspace (`demo_workspace`) in `sandbox`."""
+    apply_seed(sandbox, demo_workspace(config))
 
 
 #: Leads already waiting when the demo opens, so there is a card to claim at once.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox.actions import Delivery
 from sandbox.blockkit import validate_blocks
-from sandbox.core import DEFAULT_SCOPES, Sandbox
+from sandbox.core import DEFAULT_SCOPES, Sandbox, apply_seed
 from sandbox.models import InboundResult, Message, RecordedCall
 from sandbox.ratelimit import RateLimitConfig
 
@@ -16,5 +16,6 @@ __all__ = [
     "RateLimitConfig",
     "RecordedCall",
     "Sandbox",
+    "apply_seed",
     "validate_blocks",
 ]

@@ -8,9 +8,8 @@ import contextlib
 import json
 import signal
 from pathlib import Path
-from typing import Any
 
-from sandbox.core import Sandbox
+from sandbox.core import Sandbox, apply_seed
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,27 +36,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-rate-limits", action="store_true")
     parser.add_argument("--echo-bot-messages", action="store_true")
     return parser.parse_args(argv)
-
-
-def apply_seed(sb: Sandbox, seed: dict[str, Any]) -> None:
-    """Create the users and channels a seed file lists."""
-    for user in seed.get("users", []):
-        sb.add_user(
-            user["id"],
-            name=user["name"],
-            real_name=user.get("real_name"),
-            tz=user.get("tz", "UTC"),
-            is_admin=user.get("is_admin", False),
-            email=user.get("email"),
-        )
-    for channel in seed.get("channels", []):
-        sb.add_channel(
-            channel["id"],
-            name=channel["name"],
-            members=channel.get("members", []),
-            bot_is_member=channel.get("bot_is_member", True),
-            is_private=channel.get("is_private", False),
-        )
 
 
 async def serve(options: argparse.Namespace) -> None:

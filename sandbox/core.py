@@ -392,3 +392,24 @@ class Sandbox:
     def _on_bot_message(self, message: Message) -> None:
         if self.echo_bot_messages:
             self.actions.echo_bot_message(message)
+
+
+def apply_seed(sb: Sandbox, seed: dict[str, Any]) -> None:
+    """Create the users and channels a seed file lists."""
+    for user in seed.get("users", []):
+        sb.add_user(
+            user["id"],
+            name=user["name"],
+            real_name=user.get("real_name"),
+            tz=user.get("tz", "UTC"),
+            is_admin=user.get("is_admin", False),
+            email=user.get("email"),
+        )
+    for channel in seed.get("channels", []):
+        sb.add_channel(
+            channel["id"],
+            name=channel["name"],
+            members=channel.get("members", []),
+            bot_is_member=channel.get("bot_is_member", True),
+            is_private=channel.get("is_private", False),
+        )
