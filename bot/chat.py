@@ -312,13 +312,10 @@ class Chat:
         async def link(session: AsyncSession, lead_id: int, state: LeadState) -> None:
             if not await chat_store.link_lead(session, row.id, lead_id):
                 raise _AlreadyLinked
-            values: dict[str, Any] = {}
-            if outcome is engine.Outcome.HUMAN:
-                values["asked_for_human"] = True
+            # (A visitor's "talk to a human" is in the intake: the lead was stored with it.)
             if row.last_touch and row.last_touch != row.first_touch:
-                values["last_touch"] = {**row.last_touch, "source": source_of(row.last_touch)}
-            if values:
-                await lead_store.set_lead(session, lead_id, **values)
+                last_touch = {**row.last_touch, "source": source_of(row.last_touch)}
+                await lead_store.set_lead(session, lead_id, last_touch=last_touch)
             if outcome is not engine.Outcome.HUMAN:  # the engine said that one already
                 nurtured = state is LeadState.NURTURE
                 closing = engine.closing(script, outcome, nurtured=nurtured)

@@ -14,12 +14,14 @@ from bot.domain.contact import Email, Phone
 from bot.domain.lead import CLAIMABLE_STATES, LeadState, format_duration
 from bot.domain.merge import Contact, plan_merge
 from bot.offers import Offers
+from bot.offers import record as record_offer
 from bot.qualify import Assessment, Qualifier, lead_facts
-from bot.sla import SlaClock
+from bot.sla import SlaClock, with_sla
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store import rotation as rotation_store
 from store.db import Database
+from store.leads import event_values
 from store.models import Lead
 
 POST_CARD = "post_card"
@@ -98,6 +100,14 @@ class CaptureRequest:
     then: Then | None = None
 
 
+class _RequestFailed(Exception):
+    """A lone capture's own failure, carried out of its transaction to roll it back."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass(frozen=True)
 class QueueTarget:
     id: str
@@ -168,6 +178,17 @@ class Leads:
         returned as its exception, while the others commit. If the transaction
         itself fails, this raises and nothing is stored.
         """
+        if len(requests) == 1:  # the transaction's own rollback undoes it: no savepoint
+            try:
+                async with self._db.transaction() as session:
+                    try:
+                        captured = await self._capture_in(session, requests[0])
+                    except Exception as exc:
+                        raise _RequestFailed(exc) from exc
+            except _RequestFailed as failed:
+                return [failed.error]
+            self._wake_outbox()
+            return [captured]
         results: list[Captured | Exception] = []
         async with self._db.transaction() as session:
             for request in requests:
@@ -226,10 +247,42 @@ class Leads:
         score, route = verdict.score, verdict.route
         state = LeadState.NURTURE if route.nurture else LeadState.NEW
         routing = _routing_note(verdict, now)
+        captured = event_values(
+            "captured",
+            actor,
+            now,
+            to_state=state.value,
+            reason=route.reason,
+            data={
+                "intake": intake.intake,
+                "queue": route.queue_id,
+                "rule": route.rule,
+                "score": score.points,
+                "grade": score.grade.value if score.grade else None,
+            },
+        )
+        # A sales-ready lead is inserted already offered, with its SLA clock: the queue
+        # is chosen first, so the lead, its events, outbox rows and timers are one
+        # statement each, not a row written and then rewritten.
+        placed: dict[str, Any] = {
+            "state": state.value,
+            "queue_id": route.queue_id,
+            "routing": routing,
+        }
+        events, outbox, plan = [captured], [], None
+        if route.queue_id is not None:
+            queue, choice = await self._offers.choose(session, queue_id=route.queue_id, now=now)
+            offer = record_offer(queue, choice, now=now, actor=actor, routing=routing)
+            plan = self._sla.plan(route.queue_id, now)
+            routing = with_sla(offer.lead_values["routing"], plan.clock)
+            placed = {**offer.lead_values, "routing": routing, "sla_status": "pending"}
+            events += offer.events
+            outbox.append(_card_row(queue.channel_id, now))
+            if offer.dm is not None:
+                outbox.append(offer.dm)
         lead_id = await lead_store.add_lead(
             session,
             now=now,
-            state=state.value,
             intake=intake.intake,
             name=intake.name,
             company=intake.company,
@@ -243,33 +296,17 @@ class Leads:
             first_touch=touch,
             last_touch=touch,
             api_key_id=intake.api_key_id,
-            queue_id=route.queue_id,
             score=score.points,
             grade=score.grade.value if score.grade else None,
             score_reasons=self._qualifier.stored_reasons(score),
             asked_for_human=intake.asked_for_human,
-            routing=routing,
+            **placed,
         )
-        await lead_store.add_event(
-            session,
-            lead_id=lead_id,
-            kind="captured",
-            actor=actor,
-            at=now,
-            to_state=state.value,
-            reason=route.reason,
-            data={
-                "intake": intake.intake,
-                "queue": route.queue_id,
-                "rule": route.rule,
-                "score": score.points,
-                "grade": score.grade.value if score.grade else None,
-            },
-        )
-        if route.queue_id is not None:
-            await self._post_and_offer(session, lead_id, route.queue_id, routing, actor, fresh=True)
-            state = LeadState.OFFERED
-        return lead_id, state
+        await lead_store.add_events(session, lead_id, events)
+        await outbox_store.enqueue_many(session, [{**row, "lead_id": lead_id} for row in outbox])
+        if plan is not None:
+            await self._sla.schedule(session, lead_id, plan)
+        return lead_id, LeadState(placed["state"])
 
     async def _post_and_offer(
         self,
@@ -278,26 +315,15 @@ class Leads:
         queue_id: str,
         routing: dict[str, Any],
         actor: str,
-        *,
-        fresh: bool = False,
     ) -> None:
-        """Queue the card, offer the lead and start its SLA clock (`fresh`: inserted just now)."""
+        """Queue the card of a stored lead, offer it and start its SLA clock."""
         now = self._clock.now()
         channel = await rotation_store.channel_of(session, queue_id) or "none"
-        await outbox_store.enqueue(
-            session,
-            kind=POST_CARD,
-            ordering_key=channel_key(channel),
-            lead_id=lead_id,
-            payload={"channel": channel},
-            now=now,
-        )
+        await outbox_store.enqueue_many(session, [{**_card_row(channel, now), "lead_id": lead_id}])
         await self._offers.offer(
             session, lead_id=lead_id, queue_id=queue_id, now=now, actor=actor, routing=routing
         )
-        await self._sla.start(
-            session, lead_id=lead_id, queue_id=queue_id, captured_at=now, fresh=fresh
-        )
+        await self._sla.start(session, lead_id=lead_id, queue_id=queue_id, captured_at=now)
 
     async def _merge(
         self,
@@ -455,6 +481,13 @@ class Leads:
             lead_id=lead_id,
             now=now,
         )
+
+
+def _card_row(channel: str, now: datetime) -> dict[str, Any]:
+    """The outbox row posting a lead's card to its queue's channel (without the lead id)."""
+    return outbox_store.pending_values(
+        kind=POST_CARD, ordering_key=channel_key(channel), now=now, payload={"channel": channel}
+    )
 
 
 def slack_mention(user_id: str) -> str:

@@ -10,6 +10,7 @@ the offered rep.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,8 @@ from store import leads as lead_store
 from store import outbox as outbox_store
 from store import rotation as rotation_store
 from store.db import Database
-from store.models import Lead
+from store.leads import event_values
+from store.models import Lead, Queue
 
 #: Outbox kind: a DM to the offered rep with the lead's card.
 DM_OFFER = "dm_offer"
@@ -87,6 +89,20 @@ class Offers:
         stored = await rotation_store.members(session, queue_id)
         return stored, choose_rep(self.candidates(stored, now))
 
+    async def choose(
+        self, session: AsyncSession, *, queue_id: str, now: datetime, excluded: Collection[str] = ()
+    ) -> tuple[Queue, Choice]:
+        """The queue (held until the transaction ends) and its next available rep, with the
+        rotation's shares credited. The caller records the offer (`record`) in the same
+        transaction."""
+        queue = await rotation_store.lock_queue(session, queue_id)
+        stored = await rotation_store.members(session, queue_id)
+        choice = choose_rep(self.candidates(stored, now), excluded)
+        await rotation_store.record_choice(
+            session, queue_id=queue_id, shares=choice.shares, chosen=choice.rep_id, now=now
+        )
+        return queue, choice
+
     async def offer(
         self,
         session: AsyncSession,
@@ -104,70 +120,12 @@ class Offers:
         or `new` with nobody offered; `routing` is the lead's stored routing
         note, to which this offer is added for the card.
         """
-        queue = await rotation_store.lock_queue(session, queue_id)
-        stored = await rotation_store.members(session, queue_id)
-        choice = choose_rep(self.candidates(stored, now), excluded)
-        await rotation_store.record_choice(
-            session, queue_id=queue_id, shares=choice.shares, chosen=choice.rep_id, now=now
-        )
-        skipped = [{"rep": s.rep_id, "reason": s.reason.value} for s in choice.skipped]
-        offer_note = {"rep": choice.rep_id, "skipped": skipped, "at": now.isoformat()}
-        window = timedelta(seconds=queue.exclusivity_seconds)
-        exclusive = window if choice.rep_id and window else None
-        await lead_store.set_lead(
-            session,
-            lead_id,
-            state=(LeadState.OFFERED if choice.rep_id else LeadState.NEW).value,
-            queue_id=queue_id,
-            offered_rep_id=choice.rep_id,
-            offered_at=now if choice.rep_id else None,
-            exclusive_until=now + exclusive if exclusive else None,
-            routing={**(routing or {}), "offer": offer_note},
-            updated_at=now,
-        )
-        for s in choice.skipped:
-            await lead_store.add_event(
-                session,
-                lead_id=lead_id,
-                kind="passed",
-                actor=actor,
-                at=now,
-                reason=s.reason.value,
-                data={"rep": s.rep_id, "queue": queue_id},
-            )
-        if choice.rep_id is None:
-            await lead_store.add_event(
-                session,
-                lead_id=lead_id,
-                kind="opened",
-                actor=actor,
-                at=now,
-                reason="nobody available",
-                data={"queue": queue_id, "skipped": skipped},
-            )
-            return choice
-        await lead_store.add_event(
-            session,
-            lead_id=lead_id,
-            kind="offered",
-            actor=actor,
-            at=now,
-            to_state=LeadState.OFFERED.value,
-            data={
-                "rep": choice.rep_id,
-                "queue": queue_id,
-                "exclusive_seconds": exclusive.total_seconds() if exclusive else 0,
-                "skipped": skipped,
-            },
-        )
-        await outbox_store.enqueue(
-            session,
-            kind=DM_OFFER,
-            ordering_key=dm_key(choice.rep_id),
-            lead_id=lead_id,
-            payload={"rep": choice.rep_id},
-            now=now,
-        )
+        queue, choice = await self.choose(session, queue_id=queue_id, now=now, excluded=excluded)
+        offer = record(queue, choice, now=now, actor=actor, routing=routing)
+        await lead_store.set_lead(session, lead_id, **offer.lead_values, updated_at=now)
+        await lead_store.add_events(session, lead_id, offer.events)
+        if offer.dm is not None:
+            await outbox_store.enqueue_many(session, [{**offer.dm, "lead_id": lead_id}])
         return choice
 
     async def offer_next(
@@ -187,6 +145,72 @@ class Offers:
             routing=dict(lead.routing or {}),
         )
         return choice.rep_id
+
+
+@dataclass(frozen=True)
+class OfferRecord:
+    """What an offer writes, as values: the lead's columns, its events (oldest first, without
+    the lead id) and the DM to the offered rep (outbox insert values without the lead id;
+    None when nobody was offered)."""
+
+    lead_values: dict[str, Any]
+    events: list[dict[str, Any]]
+    dm: dict[str, Any] | None
+
+
+def record(
+    queue: Queue, choice: Choice, *, now: datetime, actor: str, routing: dict[str, Any] | None
+) -> OfferRecord:
+    """The offer `choice` as values to store: the lead `offered` (exclusive to the rep for the
+    queue's window) or `new` with nobody offered, a `passed` event per rep passed over, then
+    `offered` (or `opened`), and the DM. Pure, so a new lead can be inserted with it."""
+    skipped = [{"rep": s.rep_id, "reason": s.reason.value} for s in choice.skipped]
+    offer_note = {"rep": choice.rep_id, "skipped": skipped, "at": now.isoformat()}
+    window = timedelta(seconds=queue.exclusivity_seconds)
+    exclusive = window if choice.rep_id and window else None
+    lead_values = {
+        "state": (LeadState.OFFERED if choice.rep_id else LeadState.NEW).value,
+        "queue_id": queue.id,
+        "offered_rep_id": choice.rep_id,
+        "offered_at": now if choice.rep_id else None,
+        "exclusive_until": now + exclusive if exclusive else None,
+        "routing": {**(routing or {}), "offer": offer_note},
+    }
+    events = [
+        event_values(
+            "passed", actor, now, reason=s.reason.value, data={"rep": s.rep_id, "queue": queue.id}
+        )
+        for s in choice.skipped
+    ]
+    if choice.rep_id is None:
+        events.append(
+            event_values(
+                "opened",
+                actor,
+                now,
+                reason="nobody available",
+                data={"queue": queue.id, "skipped": skipped},
+            )
+        )
+        return OfferRecord(lead_values, events, None)
+    events.append(
+        event_values(
+            "offered",
+            actor,
+            now,
+            to_state=LeadState.OFFERED.value,
+            data={
+                "rep": choice.rep_id,
+                "queue": queue.id,
+                "exclusive_seconds": exclusive.total_seconds() if exclusive else 0,
+                "skipped": skipped,
+            },
+        )
+    )
+    dm = outbox_store.pending_values(
+        kind=DM_OFFER, ordering_key=dm_key(choice.rep_id), now=now, payload={"rep": choice.rep_id}
+    )
+    return OfferRecord(lead_values, events, dm)
 
 
 class Rotation:

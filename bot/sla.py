@@ -12,6 +12,7 @@ or with several replicas; what reaches Slack goes through the outbox.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +48,15 @@ def _channel_key(channel_id: str) -> str:
 SLA_PASS = 10
 
 
+@dataclass(frozen=True)
+class SlaPlan:
+    """A lead's ladder from its start: (step, due) per step that can fire, and its clock."""
+
+    queue_id: str
+    steps: list[tuple[int, datetime]]
+    clock: dict[str, Any]
+
+
 class SlaClock:
     """Schedules, cancels and fires the ladder's steps; the outcome as events."""
 
@@ -75,41 +85,44 @@ class SlaClock:
 
     # ----------------------------------------------------------- in other transactions
 
-    async def start(
-        self,
-        session: AsyncSession,
-        *,
-        lead_id: int,
-        queue_id: str,
-        captured_at: datetime,
-        fresh: bool = False,
-    ) -> None:
-        """Schedule the queue's ladder for a lead just posted to it (`fresh`: a lead
-        inserted in this transaction, which has no earlier steps to cancel)."""
+    def plan(self, queue_id: str, captured_at: datetime) -> SlaPlan:
+        """The queue's ladder for a lead posted at `captured_at`: its steps' due times and the
+        clock the card shows. Pure, so a new lead can be inserted with its clock."""
         ladder = self.ladder(queue_id)
         hours, tz = self.hours(queue_id)
         due = sla.due_times(ladder, hours, tz, captured_at)
-        if not fresh:
-            # A lead re-posted (nurture → sales-ready) starts afresh: earlier steps are moot.
-            await timer_store.cancel(session, lead_id=lead_id, kind=SLA_TIMER)
-        await timer_store.schedule(
-            session,
-            lead_id=lead_id,
-            kind=SLA_TIMER,
-            steps=[(i, at) for i, at in enumerate(due) if at is not None],
-            payload={"queue": queue_id},
-        )
         deadline = sla.deadline(ladder, hours, tz, captured_at)
         clock = {
             "start": captured_at.isoformat(),
             "due": deadline.isoformat() if deadline else None,
             "queue": queue_id,
         }
+        steps = [(i, at) for i, at in enumerate(due) if at is not None]
+        return SlaPlan(queue_id, steps, clock)
+
+    async def schedule(self, session: AsyncSession, lead_id: int, plan: SlaPlan) -> None:
+        """The plan's steps as pending timers (the lead's columns are the caller's)."""
+        await timer_store.schedule(
+            session,
+            lead_id=lead_id,
+            kind=SLA_TIMER,
+            steps=plan.steps,
+            payload={"queue": plan.queue_id},
+        )
+
+    async def start(
+        self, session: AsyncSession, *, lead_id: int, queue_id: str, captured_at: datetime
+    ) -> None:
+        """Schedule the queue's ladder for a stored lead just posted to it (a nurtured lead
+        now sales-ready; a new lead is inserted with its `plan`). Earlier steps are moot."""
+        plan = self.plan(queue_id, captured_at)
+        await timer_store.cancel(session, lead_id=lead_id, kind=SLA_TIMER)
+        await self.schedule(session, lead_id, plan)
         await lead_store.set_lead(
             session,
             lead_id,
             sla_status="pending",
-            routing=_with_sla(await lead_store.routing_of(session, lead_id), clock),
+            routing=with_sla(await lead_store.routing_of(session, lead_id), plan.clock),
         )
 
     async def on_change(self, session: AsyncSession, lead_id: int, now: datetime) -> None:
@@ -323,5 +336,6 @@ async def _leads_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Lead]:
     return {lead.id: lead for lead in rows}
 
 
-def _with_sla(routing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+def with_sla(routing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The routing note with the SLA clock the card shows."""
     return {**routing, "sla": values}

@@ -61,32 +61,39 @@ async def insert_lead(session: AsyncSession, *, now: datetime, **fields: Any) ->
     return lead
 
 
-async def add_event(
-    session: AsyncSession,
-    *,
-    lead_id: int,
+def event_values(
     kind: str,
     actor: str,
     at: datetime,
+    *,
     from_state: str | None = None,
     to_state: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One event's insert values, without its lead (`add_events` adds it)."""
+    return {
+        "kind": kind,
+        "actor": actor,
+        "at": at,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason,
+        "data": data or {},
+    }
+
+
+async def add_event(
+    session: AsyncSession, *, lead_id: int, kind: str, actor: str, at: datetime, **details: Any
 ) -> None:
-    """Record one event on the lead's history (a Core insert: no flush)."""
-    await session.execute(
-        _INSERT_EVENT,
-        {
-            "lead_id": lead_id,
-            "kind": kind,
-            "actor": actor,
-            "at": at,
-            "from_state": from_state,
-            "to_state": to_state,
-            "reason": reason,
-            "data": data or {},
-        },
-    )
+    """Record one event on the lead's history (`details`: `event_values`' keywords)."""
+    await add_events(session, lead_id, [event_values(kind, actor, at, **details)])
+
+
+async def add_events(session: AsyncSession, lead_id: int, events: list[dict[str, Any]]) -> None:
+    """Record `event_values` rows on the lead's history, in order, with one statement."""
+    if events:
+        await session.execute(_INSERT_EVENT, [{**e, "lead_id": lead_id} for e in events])
 
 
 def contact_lock_id(key: str) -> int:

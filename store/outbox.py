@@ -58,6 +58,13 @@ async def enqueue(
     )
 
 
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add `pending_values` rows with one statement; their ids (so each key's order) follow
+    the list's order."""
+    if rows:
+        await session.execute(_INSERT, rows)
+
+
 async def lease_due(
     session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int = 100
 ) -> list[OutboxMessage]:

@@ -54,7 +54,7 @@ async def test_capture_that_fails_midway_stores_nothing(
     async def broken_enqueue(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(outbox_store, "enqueue", broken_enqueue)
+    monkeypatch.setattr(outbox_store, "enqueue_many", broken_enqueue)
     with pytest.raises(RuntimeError):
         await leads.capture(intake(), actor="test")
     async with db.reading() as session:
