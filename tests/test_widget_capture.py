@@ -18,7 +18,7 @@ from bot.clock import FakeClock
 from bot.domain.contact import parse_email
 from bot.leads import Captured, CaptureRequest, LeadIntake, Leads
 from store.db import Database
-from store.models import ChatMessage, ChatSession, Lead, OutboxMessage
+from store.models import ChatMessage, ChatSession, Lead, LeadEvent, OutboxMessage, Timer
 from tests.factories import make_leads
 from tests.test_chat_batch import make_chat
 
@@ -282,6 +282,27 @@ async def test_captures_in_one_transaction_fail_one_by_one(db: Database, clock: 
         cards = await session.scalar(select(func.count()).where(OutboxMessage.kind == "post_card"))
     assert sorted(emails) == ["ann@example.com", "cy@example.com"]
     assert cards == 2
+
+
+async def test_a_lone_capture_that_fails_stores_nothing_and_is_returned(
+    db: Database, clock: FakeClock
+) -> None:
+    """A group of one runs without a savepoint: its failure rolls back the whole
+    transaction (lead, events, card, offer, timers) and comes back as its result."""
+    leads = make_leads(db, clock)
+    await make_chat(db, clock)
+
+    async def refuse(*_args: object) -> None:
+        raise ValueError("linked elsewhere")
+
+    intake = LeadIntake(intake="widget", email=parse_email("dee@example.com"), asked_for_human=True)
+    [refused] = await leads.capture_all([CaptureRequest(intake, "test", refuse)])
+    assert isinstance(refused, ValueError)
+    async with db.reading() as session:
+        for model in (Lead, LeadEvent, OutboxMessage, Timer):
+            assert await session.scalar(select(func.count()).select_from(model)) == 0
+    [captured] = await leads.capture_all([CaptureRequest(intake, "test")])
+    assert isinstance(captured, Captured) and not captured.merged
 
 
 async def test_a_failed_group_of_captures_is_retried_one_at_a_time(
