@@ -40,6 +40,7 @@ from bot.chat_values import (
     Opened,
     Said,
     Visit,
+    draft_line,
     hint_json,
     line_of,
     source_of,
@@ -310,27 +311,23 @@ class Chat:
         said: list[ChatLine] = []
 
         async def link(session: AsyncSession, lead_id: int, state: LeadState) -> None:
-            if not await chat_store.link_lead(session, row.id, lead_id):
+            closing = []
+            if outcome is not engine.Outcome.HUMAN:  # the engine said that one already
+                nurtured = state is LeadState.NURTURE
+                closing = [bot_draft(engine.closing(script, outcome, nurtured=nurtured))]
+            now = self._clock.now()
+            seqs = await chat_store.link_lead(session, row.id, lead_id, closing, now=now)
+            if seqs is None:
                 raise _AlreadyLinked
             # (A visitor's "talk to a human" is in the intake: the lead was stored with it.)
             if row.last_touch and row.last_touch != row.first_touch:
                 last_touch = {**row.last_touch, "source": source_of(row.last_touch)}
                 await lead_store.set_lead(session, lead_id, last_touch=last_touch)
-            if outcome is not engine.Outcome.HUMAN:  # the engine said that one already
-                nurtured = state is LeadState.NURTURE
-                closing = engine.closing(script, outcome, nurtured=nurtured)
-                said.extend(await self._bot_lines(session, row.id, (closing,)))
+            said.extend(draft_line(seq, d, now) for seq, d in zip(seqs, closing, strict=True))
 
         return CaptureRequest(intake, f"widget:{row.id}", link), said
 
     # ------------------------------------------------------------------ helpers
-
-    async def _bot_lines(
-        self, session: AsyncSession, chat_id: str, lines: Sequence[engine.BotLine]
-    ) -> list[ChatLine]:
-        drafts = [bot_draft(line) for line in lines]
-        stored = await chat_store.add_messages(session, chat_id, drafts, now=self._clock.now())
-        return [line_of(m) for m in stored]
 
     async def _record_view(self, session: AsyncSession, chat_id: str, visit: Visit) -> None:
         if visit.url:

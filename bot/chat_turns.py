@@ -30,6 +30,7 @@ from bot.chat_values import (
     QUALIFYING,
     ChatLine,
     ChatState,
+    draft_line,
     hint_json,
 )
 from bot.domain import script as engine
@@ -162,7 +163,7 @@ class Turns:
                 ]
                 stored[(turn.chat_id, turn.client_id)] = first
                 _apply(conv, answered, turn.now)
-                replies = [_line(first + n, d, turn.now) for n, d in enumerate(drafts)]
+                replies = [draft_line(first + n, d, turn.now) for n, d in enumerate(drafts)]
                 result = _result(conv, first, replies=replies[1:])
             if result.capture is not None:
                 capturing.add(turn.chat_id)
@@ -259,10 +260,6 @@ def _result(
         capture=finished if finished in CAPTURING else None,
         relayed=row.lead_id is not None and not duplicate,
     )
-
-
-def _line(seq: int, d: chat_store.Draft, now: datetime) -> ChatLine:
-    return ChatLine(seq=seq, author=d.author, text=d.text, at=now, choices=tuple(d.choices or ()))
 
 
 def _relay_row(

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.domain.script import InputHint
+from store.chat import Draft
 from store.models import ChatMessage
 
 QUALIFYING, LIVE, CLOSED = "qualifying", "live", "closed"
@@ -73,6 +74,18 @@ def line_of(row: ChatMessage) -> ChatLine:
         at=row.created_at,
         choices=tuple(row.choices or ()),
         name=row.author_name,
+    )
+
+
+def draft_line(seq: int, d: Draft, now: datetime) -> ChatLine:
+    """The line a just-stored draft became (what `line_of` would read back)."""
+    return ChatLine(
+        seq=seq,
+        author=d.author,
+        text=d.text,
+        at=now,
+        choices=tuple(d.choices or ()),
+        name=d.author_name,
     )
 
 

@@ -171,6 +171,17 @@ def _save_turn(with_state: bool) -> Any:
 # more than running it on SQLite.
 _SAVE_TURN = {True: _save_turn(True), False: _save_turn(False)}
 _INSERT_MESSAGES = insert(_messages)
+_LINK = (
+    update(_sessions)
+    .where(_sessions.c.id == bindparam("b_chat"), _sessions.c.lead_id.is_(None))
+    .values(lead_id=bindparam("b_lead"), last_seq=_sessions.c.last_seq + bindparam("b_count"))
+    .returning(_sessions.c.last_seq)
+)
+_LINK_LINES = (
+    update(_messages)
+    .where(_messages.c.session_id == bindparam("b_chat"))
+    .values(lead_id=bindparam("b_lead"))
+)
 _LOCK_SESSIONS = (
     select(*_CONVERSATION)
     .where(_sessions.c.id.in_(bindparam("ids", expanding=True)))
@@ -330,21 +341,34 @@ async def update_open_session(session: AsyncSession, chat_id: str, **values: Any
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def link_lead(session: AsyncSession, chat_id: str, lead_id: int) -> bool:
-    """Link the conversation and its lines to its lead, once: False if another capture
-    got there first (then nothing is changed)."""
+async def link_lead(
+    session: AsyncSession,
+    chat_id: str,
+    lead_id: int,
+    closing: Sequence[Draft] = (),
+    *,
+    now: datetime,
+) -> list[int] | None:
+    """Link the conversation and its lines to its lead, once, and add the `closing` lines
+    after them: their seqs, or None if another capture got there first (then nothing is
+    changed). Three prebuilt statements: the link also reserves the closing lines' seqs."""
     conn = await session.connection()
-    result = await conn.execute(
-        update(_sessions)
-        .where(_sessions.c.id == chat_id, _sessions.c.lead_id.is_(None))
-        .values(lead_id=lead_id)
-    )
-    if result.rowcount != 1:
-        return False
-    await conn.execute(
-        update(_messages).where(_messages.c.session_id == chat_id).values(lead_id=lead_id)
-    )
-    return True
+    last = (
+        await conn.execute(_LINK, {"b_chat": chat_id, "b_lead": lead_id, "b_count": len(closing)})
+    ).scalar()
+    if last is None:
+        return None
+    await conn.execute(_LINK_LINES, {"b_chat": chat_id, "b_lead": lead_id})
+    seqs = list(range(last - len(closing) + 1, last + 1))
+    if closing:
+        await conn.execute(
+            _INSERT_MESSAGES,
+            [
+                message_values(chat_id, seq, d, now, lead_id)
+                for seq, d in zip(seqs, closing, strict=True)
+            ],
+        )
+    return seqs
 
 
 async def add_page_view(
