@@ -44,7 +44,10 @@ class Offers:
 
     def __init__(self, config: LeadbotConfig) -> None:
         self._config = config
-        self._known_reps = {r.id for r in config.reps}
+        #: Each rep's working hours and timezone, built once: the rotation asks per offer.
+        self._hours = {
+            r.id: (config.rep_hours(r.id), config.rep_timezone(r.id)) for r in config.reps
+        }
 
     def is_manager(self, user_id: str) -> bool:
         return user_id in self._config.managers
@@ -57,9 +60,8 @@ class Offers:
 
     def working(self, rep_id: str, now: datetime) -> bool:
         """Within the rep's working hours, in their own timezone (no hours: always)."""
-        if rep_id not in self._known_reps:
-            return True
-        return is_open(self._config.rep_hours(rep_id), self._config.rep_timezone(rep_id), now)
+        hours = self._hours.get(rep_id)
+        return hours is None or is_open(*hours, now)
 
     def candidates(
         self, stored: Iterable[rotation_store.MemberState], now: datetime

@@ -7,6 +7,7 @@ these functions are the single definition of "the same".
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 
 import phonenumbers
@@ -30,6 +31,12 @@ class Phone:
     e164: str
 
 
+#: Parses are pure and cost tens of microseconds each; a finished conversation's contact
+#: is parsed when answered and again when captured, so the recent ones are kept.
+_RECENT = 4096
+
+
+@functools.lru_cache(maxsize=_RECENT)
 def parse_email(raw: str) -> Email:
     given = raw.strip()
     try:
@@ -53,6 +60,7 @@ def is_disposable(email: str) -> bool:
     return any(".".join(labels[i:]) in blocklist for i in range(len(labels) - 1))
 
 
+@functools.lru_cache(maxsize=_RECENT)
 def parse_phone(raw: str, default_region: str) -> Phone:
     given = raw.strip()
     try:
