@@ -30,6 +30,7 @@ the question stays unanswered, so a visitor is never stuck in a loop.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -153,6 +154,13 @@ class Script:
     closing_nurtured: str = (
         "Thanks, that's everything I need! Someone from our team will be in touch."
     )
+
+    @functools.cached_property
+    def human_words(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """`human_phrases` as `words`, once per script (every message is checked): the
+        one-word phrases, which must be the whole message, and the longer ones."""
+        normal = [w for w in (words(p) for p in self.human_phrases) if w]
+        return frozenset(w for w in normal if " " not in w), tuple(w for w in normal if " " in w)
 
 
 @dataclass(frozen=True)
@@ -360,16 +368,9 @@ def wants_human(script: Script, text: str) -> bool:
     when it is the whole message, so "Acme Agent Services" is a company name.
     """
     said = words(text)
-    for phrase in script.human_phrases:
-        wanted = words(phrase)
-        if not wanted:
-            continue
-        if " " in wanted:
-            if f" {wanted} " in f" {said} ":
-                return True
-        elif said == wanted:
-            return True
-    return False
+    whole, anywhere = script.human_words
+    padded = f" {said} "
+    return said in whole or any(f" {phrase} " in padded for phrase in anywhere)
 
 
 # --------------------------------------------------------------------------- moving along
