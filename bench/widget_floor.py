@@ -26,7 +26,7 @@ from aiohttp import WSMsgType, web
 
 from bench.widget_client import answer_for, next_frame
 from bot.outbox import RenderedMessage, card_metadata
-from handlers.slack_sender import SlackWebSender, build_web_client
+from handlers.slack_sender import SlackWebSender, build_web_client, kept_alive
 from tests.harness import BOT_TOKEN, card_lead_id
 
 
@@ -100,7 +100,8 @@ def _blocks(raw: Any) -> list[dict[str, Any]]:
 @asynccontextmanager
 async def replay_server(recording: Recording, slack: str) -> AsyncIterator[str]:
     """A WebSocket server that answers every visitor with `recording`; its URL."""
-    sender = SlackWebSender(build_web_client(BOT_TOKEN, f"{slack}/api/"))
+    client = build_web_client(BOT_TOKEN, f"{slack}/api/")
+    sender = SlackWebSender(client)
     lead_ids = itertools.count(10_000_000)
     pending: set[asyncio.Task[None]] = set()
     welcome = json.dumps(recording.welcome)
@@ -142,13 +143,10 @@ async def replay_server(recording: Recording, slack: str) -> AsyncIterator[str]:
                 task.add_done_callback(pending.discard)
         return socket
 
-    try:
-        async with serve_websocket(ws) as url:
-            yield url
-            if pending:  # the last visitors' posts
-                await asyncio.wait(pending, timeout=30)
-    finally:
-        await sender.close()
+    async with kept_alive(client), serve_websocket(ws) as url:  # pooled, as in leadbot
+        yield url
+        if pending:  # the last visitors' posts
+            await asyncio.wait(pending, timeout=30)
 
 
 @asynccontextmanager

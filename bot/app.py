@@ -54,7 +54,7 @@ from handlers.sla_notices import SlaNotices
 from handlers.slack_actions import local_today
 from handlers.slack_files import SlackFiles
 from handlers.slack_http import make_slack_endpoint
-from handlers.slack_sender import SlackWebSender, build_web_client
+from handlers.slack_sender import SlackWebSender, build_web_client, kept_alive
 from handlers.widget_frames import message_frame
 from handlers.widget_ws import WidgetLimits, close_sockets, make_widget_ws
 from scheduler.jobs import Job, build_scheduler, idle_capture_job
@@ -259,23 +259,26 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
             # Close the driver's connections (and aiosqlite's threads) before the loop goes.
             await services.db.dispose()
             raise
-        services.dispatcher.start()
-        decay = ScoreDecay(services.db, services.clock, config.scoring_model())
-        scheduler = build_scheduler(
-            [
-                idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds),
-                Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
-                Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
-                Job("follow-ups", services.reminders.fire_due, every_seconds=5.0),
-                Job("digests", services.digests.run_due, every_seconds=DIGEST_POLL_SECONDS),
-                Job("report-facts", services.projector.run, every_seconds=FACTS_POLL_SECONDS),
-            ]
-        )
-        scheduler.start()
-        yield
-        await scheduler.stop()  # running jobs finish; no new ones start
-        await services.chat.close()  # turns in flight commit before the database goes
-        await services.dispatcher.stop()
+        async with kept_alive(services.slack):  # one connection pool for every Slack call
+            services.dispatcher.start()
+            decay = ScoreDecay(services.db, services.clock, config.scoring_model())
+            scheduler = build_scheduler(
+                [
+                    idle_capture_job(
+                        services.chat.capture_idle, config.widget.idle_capture_seconds
+                    ),
+                    Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
+                    Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
+                    Job("follow-ups", services.reminders.fire_due, every_seconds=5.0),
+                    Job("digests", services.digests.run_due, every_seconds=DIGEST_POLL_SECONDS),
+                    Job("report-facts", services.projector.run, every_seconds=FACTS_POLL_SECONDS),
+                ]
+            )
+            scheduler.start()
+            yield
+            await scheduler.stop()  # running jobs finish; no new ones start
+            await services.chat.close()  # turns in flight commit before the database goes
+            await services.dispatcher.stop()
         await services.db.dispose()
 
     app.router.add_post("/slack/events", make_slack_endpoint(services.bolt))

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,13 +73,6 @@ class MessageSender(Protocol):
     async def post_thread_message(
         self, channel: str, thread_ts: str, message: RenderedMessage
     ) -> str: ...
-
-
-@runtime_checkable
-class ClosableSender(Protocol):
-    """A sender that holds connections (closed when the dispatcher stops)."""
-
-    async def close(self) -> None: ...
 
 
 CardRenderer = Callable[[LeadSnapshot, datetime], RenderedMessage]
@@ -161,15 +154,12 @@ class OutboxDispatcher:
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
-        """Finish the batch in hand (graceful shutdown drains in-flight work), then stop
-        and close the sender's connections, if it holds any."""
+        """Finish the batch in hand (graceful shutdown drains in-flight work), then stop."""
         self._stopping = True
         self._wakeup.set()
         if self._task is not None:
             await self._task
             self._task = None
-        if isinstance(self._sender, ClosableSender):
-            await self._sender.close()
 
     async def _run(self) -> None:
         while not self._stopping:

@@ -9,7 +9,8 @@ before posting again.
 from __future__ import annotations
 
 import asyncio
-import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,20 @@ def build_web_client(token: str, api_url: str, *, timeout: int = 10) -> AsyncWeb
     )
 
 
+@asynccontextmanager
+async def kept_alive(client: AsyncWebClient) -> AsyncIterator[None]:
+    """The client's calls share one aiohttp session while this runs: a pool of kept-alive
+    connections. Without one, slack_sdk opens a session, a connection (and, to Slack, a TLS
+    handshake) per call and closes it after."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+    client.session = session
+    try:
+        yield
+    finally:
+        client.session = None
+        await session.close()
+
+
 def _classify(exc: Exception) -> Exception:
     if isinstance(exc, SlackApiError):
         response = exc.response
@@ -79,35 +94,11 @@ def _classify(exc: Exception) -> Exception:
 
 
 class SlackWebSender:
-    """The outbox's Slack calls, on one kept-alive HTTP session.
-
-    Without a session, slack_sdk opens and closes a connection (and a name lookup
-    on a thread) per call, which cost the outbox more than the call itself. The
-    session is made on first use, inside the running loop, and closed by `close`
-    (the dispatcher's stop); `client` is copied, so its settings (token, base URL,
-    timeout, retry handlers) apply and it keeps its own per-call sessions.
-    """
+    """The outbox's Slack calls, on the app's client (its connections kept alive by
+    `kept_alive` while the app runs)."""
 
     def __init__(self, client: AsyncWebClient) -> None:
-        self._shared = client
-        self._pooled: AsyncWebClient | None = None
-
-    @property
-    def _client(self) -> AsyncWebClient:
-        pooled = self._pooled
-        if pooled is None or pooled.session is None or pooled.session.closed:
-            pooled = copy.copy(self._shared)
-            pooled.session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._shared.timeout)
-            )
-            self._pooled = pooled
-        return pooled
-
-    async def close(self) -> None:
-        """Close the kept-alive session (a later call opens a new one)."""
-        pooled, self._pooled = self._pooled, None
-        if pooled is not None and pooled.session is not None:
-            await pooled.session.close()
+        self._client = client
 
     async def post_message(
         self, channel: str, message: RenderedMessage, metadata: dict[str, Any] | None

@@ -136,6 +136,9 @@ class RecordedCall:
     at: float
     #: Headers of the answer that matter to clients, e.g. `Retry-After` on a 429.
     headers: dict[str, str] = field(default_factory=dict)
+    #: The caller's end of the TCP connection ("host:port"): calls that share one came
+    #: over a kept-alive connection. None when not known.
+    connection: str | None = None
 
     @property
     def retry_after(self) -> int | None:
@@ -157,6 +160,7 @@ class RecordedCall:
             "response": self.response,
             "at": self.at,
             "headers": self.headers,
+            "connection": self.connection,
         }
 
 

@@ -39,6 +39,7 @@ class CallLog:
         status: int,
         response: dict[str, Any],
         headers: dict[str, str] | None = None,
+        connection: str | None = None,
     ) -> RecordedCall:
         retry_after = next(
             (v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None
@@ -50,6 +51,7 @@ class CallLog:
             response=response,
             at=self._clock(),
             headers={} if retry_after is None else {"Retry-After": retry_after},
+            connection=connection,
         )
         changed = self._condition()
         async with changed:

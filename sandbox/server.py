@@ -42,6 +42,11 @@ def build_app(sb: Sandbox) -> web.Application:
     return app
 
 
+def _connection(request: web.Request) -> str | None:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else None
+
+
 class _Front:
     def __init__(self, sb: Sandbox) -> None:
         self.sb = sb
@@ -62,7 +67,9 @@ class _Front:
             return outage
         token = _bearer(request) or args.get("token")
         result = self.sb.api.call(method, args, token if isinstance(token, str) else None)
-        await self.sb.log.record(method, args, result.status, result.body, result.headers)
+        await self.sb.log.record(
+            method, args, result.status, result.body, result.headers, _connection(request)
+        )
         await self.sb.hold(self.sb.faults.take_delay(method))
         return _json(result.status, result.body, result.headers)
 

@@ -166,3 +166,27 @@ async def test_leads_captured_during_a_30s_outage_are_each_posted_once_after_it(
         counts = await settled_outbox(bot.services.db, expected_sent=2 * len(captured))
         assert counts == {"sent": 2 * len(captured)}, counts
         assert posted_card_lead_ids(slack) == captured  # each once, in capture order
+
+
+async def test_the_bots_slack_calls_share_kept_alive_connections(database_url: str) -> None:
+    """One connection pool for every Slack call while the bot runs (a TLS handshake per
+    call would cost Slack's real API more than the call): the outbox's cards and DMs and a
+    listener's call on the same client come over a few connections, not one each."""
+    async with slack_sandbox(rate_limits=False) as slack:
+        async with running_bot(database_url, slack.api_url) as bot:
+            for i in range(6):
+                status, _ = await bot.post_lead(lead_body(i))
+                assert status == 201
+            await slack.wait_for_call("chat.postMessage", is_card, count=6, timeout=30)
+            await bot.services.slack.users_info(user="U0ALICE1")  # as a listener would
+            assert await settled_outbox(bot.services.db, 12) == {"sent": 12}
+            client = bot.services.slack
+            assert client.session is not None and not client.session.closed
+            session = client.session
+        calls = [c for c in slack.calls if c.method != "auth.test"]
+        assert len(calls) >= 13
+        connections = {c.connection for c in calls}
+        assert None not in connections
+        assert len(connections) <= 4, f"{len(calls)} calls came over {len(connections)}"
+        # Stopped: the pool is closed and the client is back to its own per-call sessions.
+        assert client.session is None and session.closed
