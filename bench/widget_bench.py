@@ -32,6 +32,7 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from bench.widget_client import phone_exchanges
 from bench.widget_floor import record, replay_server, serve_websocket
 from bot.config import EXAMPLE_CONFIG_PATH, LeadbotConfig, load_config
 from bot.demo import demo_workspace
@@ -39,6 +40,8 @@ from tests.harness import BOT_TOKEN, SIGNING_SECRET, card_lead_id, running_bot
 
 ORIGIN = "http://bench.example"
 ECHO_RUNS = 3
+#: Each client run's visitors get phones of their own (a person returning merges).
+EXCHANGES = phone_exchanges()
 HEADER = """\
 | server | sessions | turns | turns/s | p50 ms | p99 ms | server CPU ms/turn | errors |
 |---|---|---|---|---|---|---|---|"""
@@ -77,6 +80,8 @@ async def run_client(url: str, *options: str) -> dict[str, Any]:
         url,
         "--origin",
         ORIGIN,
+        "--phone-exchange",
+        str(next(EXCHANGES)),
         *options,
         stdout=asyncio.subprocess.PIPE,
     )

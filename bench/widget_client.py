@@ -21,14 +21,23 @@ import resource
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import phonenumbers
 
-#: A phone exchange of this run's own, so that a warm-up run's visitor 7 and this run's
-#: visitor 7 are not the same person to the bot's dedup (one lead, one card).
-RUN_EXCHANGE = random.randint(200, 999)
+
+def phone_exchanges() -> Iterator[int]:
+    """San Francisco exchanges whose numbers are valid, each once. Each client run takes
+    its own (`--phone-exchange`), so that one run's visitor 7 and another's are not the same
+    person to the bot's dedup (one lead, one card): a random pick collided now and then,
+    and that run's cards all went missing into the earlier run's leads."""
+    for exchange in range(200, 1000):
+        number = phonenumbers.parse(f"+1 415 {exchange} 0000")
+        if phonenumbers.is_valid_number(number):
+            yield exchange
 
 
 @dataclass
@@ -44,7 +53,9 @@ class Results:
     sessions_done: int = 0
 
 
-def answer_for(hint: dict[str, Any] | None, choices: list[str], visitor: int) -> tuple[str, str]:
+def answer_for(
+    hint: dict[str, Any] | None, choices: list[str], visitor: int, exchange: int
+) -> tuple[str, str]:
     """(kind, text): a valid answer to what the server expects next."""
     kind = (hint or {}).get("kind", "text")
     offered = list((hint or {}).get("choices") or choices)
@@ -53,7 +64,7 @@ def answer_for(hint: dict[str, Any] | None, choices: list[str], visitor: int) ->
     if kind == "email":
         return kind, f"bench.visitor{visitor}.{uuid.uuid4().hex[:8]}@example.com"
     if kind == "phone":  # unique in the run; an earlier run's visitor is another person
-        return kind, f"+1 415 {RUN_EXCHANGE} {visitor % 10000:04d}"
+        return kind, f"+1 415 {exchange} {visitor % 10000:04d}"
     if kind == "number":
         return kind, "250"  # a lead sales-ready enough for a card under the example scoring
     return kind, f"Bench Visitor {visitor}"
@@ -127,6 +138,7 @@ async def visitor(
     opened: asyncio.Event | None,
     go: asyncio.Event | None,
     pause: float,
+    exchange: int,
 ) -> None:
     """One visitor: hello, answer until live, then `live_turns` chat messages."""
     async with http.ws_connect(url, headers={"Origin": origin}, max_msg_size=0) as ws:
@@ -155,7 +167,7 @@ async def visitor(
             elif answers is not None and len(me.answered) >= answers:
                 break  # leaves mid-script, as most visitors do
             else:
-                kind, text = answer_for(me.hint, me.choices, number)
+                kind, text = answer_for(me.hint, me.choices, number, exchange)
                 me.answered.append(kind)
                 if kind == "email":
                     me.email = text
@@ -190,6 +202,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         answers=args.answers,
                         opened=opened,
                         go=go,
+                        exchange=args.phone_exchange,
                         pause=args.pause,
                     )
                 except Exception as exc:
@@ -242,12 +255,20 @@ def main() -> None:
         "--hold-open", action="store_true", help="open every session before any turn starts"
     )
     parser.add_argument(
+        "--phone-exchange",
+        type=int,
+        default=None,
+        help="the visitors' phone exchange, one of phone_exchanges() (default: a random one)",
+    )
+    parser.add_argument(
         "--arrivals",
         type=float,
         default=0.0,
         help="new visitors per second, at random (Poisson) moments; 0: all at once",
     )
     args = parser.parse_args()
+    if args.phone_exchange is None:
+        args.phone_exchange = random.choice(list(phone_exchanges()))
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

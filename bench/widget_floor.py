@@ -24,10 +24,12 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from bench.widget_client import answer_for, next_frame
+from bench.widget_client import answer_for, next_frame, phone_exchanges
 from bot.outbox import RenderedMessage, card_metadata
 from handlers.slack_sender import SlackWebSender, build_web_client, kept_alive
 from tests.harness import BOT_TOKEN, card_lead_id
+
+RECORDED_EXCHANGE = next(phone_exchanges())
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ async def record(ws_url: str, slack: str, origin: str) -> Recording:
         state = welcome["state"]
         choices = [c for item in welcome.get("history") or [] for c in item.get("choices") or []]
         while state.get("phase") == "qualifying":
-            kind, text = answer_for(state.get("input"), choices, 999_999)
+            # Visitor 9999 of the first exchange: no client run has that many visitors.
+            kind, text = answer_for(state.get("input"), choices, 999_999, RECORDED_EXCHANGE)
             email = text if kind == "email" else email
             client_id = f"recorded-{len(turns)}"  # a repeated id would be a duplicate
             await ws.send_json({"type": "message", "text": text, "client_id": client_id})
