@@ -262,18 +262,17 @@ def build_web_app(services: Services, *, auto_upgrade: bool = False) -> web.Appl
         async with kept_alive(services.slack):  # one connection pool for every Slack call
             services.dispatcher.start()
             decay = ScoreDecay(services.db, services.clock, config.scoring_model())
-            scheduler = build_scheduler(
-                [
-                    idle_capture_job(
-                        services.chat.capture_idle, config.widget.idle_capture_seconds
-                    ),
-                    Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
-                    Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
-                    Job("follow-ups", services.reminders.fire_due, every_seconds=5.0),
-                    Job("digests", services.digests.run_due, every_seconds=DIGEST_POLL_SECONDS),
-                    Job("report-facts", services.projector.run, every_seconds=FACTS_POLL_SECONDS),
-                ]
-            )
+            jobs = [
+                idle_capture_job(services.chat.capture_idle, config.widget.idle_capture_seconds),
+                Job("score-decay", decay.run, every_seconds=DECAY_EVERY_SECONDS),
+                Job("sla-ladder", services.sla.fire_due, every_seconds=SLA_POLL_SECONDS),
+                Job("follow-ups", services.reminders.fire_due, every_seconds=5.0),
+                Job("digests", services.digests.run_due, every_seconds=DIGEST_POLL_SECONDS),
+                Job("report-facts", services.projector.run, every_seconds=FACTS_POLL_SECONDS),
+            ]
+            if services.db.is_sqlite:  # the WAL copied back on a thread, not in a commit
+                jobs.append(Job("sqlite-checkpoint", services.db.checkpoint, every_seconds=1.0))
+            scheduler = build_scheduler(jobs)
             scheduler.start()
             yield
             await scheduler.stop()  # running jobs finish; no new ones start

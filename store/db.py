@@ -29,6 +29,9 @@ from sqlalchemy.ext.asyncio import (
 from store.sqlite_inline import inline_creator
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///leadbot.db"
+#: A write connection checkpoints by itself only when the WAL holds this many pages
+#: (about 200 MB): if `Database.checkpoint` stops being called, the WAL still stays bounded.
+BACKSTOP_CHECKPOINT_PAGES = 50_000
 _T = TypeVar("_T")
 
 
@@ -68,6 +71,12 @@ def _sqlite_events(engine: Engine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if immediate:
+            # Writers run on the event loop, and SQLite's automatic checkpoint runs in the
+            # commit that crosses its threshold: copying the WAL back and an fsync, which
+            # stalled the loop for milliseconds at a time (and far longer on a busy disk).
+            # `Database.checkpoint` does it on a thread; this is only a backstop.
+            cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -92,6 +101,7 @@ class Database:
         self.url = normalize_database_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._core_engine: Engine | None = None
+        self._checkpointer: sqlite3.Connection | None = None
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, immediate=True, echo=echo)
             self.read_engine = _sqlite_engine(self.url, immediate=False, echo=echo)
@@ -134,6 +144,26 @@ class Database:
             with self._core_engine.begin() as conn:
                 return work(conn)
 
+    async def checkpoint(self) -> tuple[int, int] | None:
+        """Copy the SQLite WAL back into the database file, on a thread (the app calls this
+        every second); (frames in the WAL, frames copied), or None when not on SQLite.
+
+        PASSIVE: it waits for no reader or writer, so the loop's writers carry on. Frames a
+        reader still needs are copied by a later call; a writer starts the WAL afresh once
+        it is all copied."""
+        database = self.url.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return None
+        return await asyncio.to_thread(self._checkpoint, database)
+
+    def _checkpoint(self, database: str) -> tuple[int, int]:
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(database, timeout=30, check_same_thread=False)
+        _busy, frames, copied = self._checkpointer.execute(
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        ).fetchone()
+        return frames, copied
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work; on SQLite it does not take the write lock."""
@@ -158,6 +188,9 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._core_engine is not None:
             self._core_engine.dispose()
         await self.engine.dispose()
