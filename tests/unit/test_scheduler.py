@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from scheduler.jobs import Job, build_scheduler
 
@@ -47,3 +50,34 @@ async def test_a_failing_job_is_logged_and_runs_again() -> None:
         await asyncio.sleep(0.02)
     await scheduler.stop()
     assert calls >= 2
+
+
+async def test_a_job_still_running_at_its_next_tick_is_not_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Jobs never overlap themselves, so under load a tick often finds its job running:
+    that is the design, not something for the operator (APScheduler warned every tick,
+    twice a second for the SLA ladder)."""
+    runs = 0
+
+    async def slow() -> None:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.3)
+
+    caplog.set_level(logging.INFO)
+    scheduler = build_scheduler([Job("slow", slow, every_seconds=0.05)])
+    scheduler.start()
+    await asyncio.sleep(0.8)
+    await scheduler.stop()
+    assert runs >= 2
+    skipped = [r for r in caplog.records if "maximum number of running instances" in r.message]
+    assert skipped == []
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="apscheduler.scheduler")  # still there when asked
+    scheduler = build_scheduler([Job("slow", slow, every_seconds=0.05)])
+    scheduler.start()
+    await asyncio.sleep(0.5)
+    await scheduler.stop()
+    skipped = [r for r in caplog.records if "maximum number of running instances" in r.message]
+    assert skipped and all(r.levelno == logging.DEBUG for r in skipped)
