@@ -17,6 +17,7 @@ occurrence.  ``holidays`` are whole local days closed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -69,8 +70,9 @@ class WeeklyHours:
         chosen = set(days)
         return cls(tuple(((start, end),) if d in chosen else () for d in range(7)))
 
-    @property
+    @functools.cached_property
     def is_always(self) -> bool:
+        """Open all the time (every rotation and SLA check asks first: computed once)."""
         return not self.holidays and all(day == ((time(0), time(0)),) for day in self.windows)
 
     @property
