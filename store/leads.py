@@ -206,11 +206,15 @@ class StoredCard:
     ts: str | None
 
 
+# The lead's columns as a plain row (no ORM object per card: the outbox reads one per
+# card, offer DM and notice), with its queue's name.
 _CARDS = (
-    select(Lead, Queue.name)
-    .outerjoin(Queue, Queue.id == Lead.queue_id)
-    .where(Lead.id.in_(bindparam("ids", expanding=True)))
+    select(_leads, Queue.name.label("queue_name"))
+    .outerjoin(Queue, Queue.id == _leads.c.queue_id)
+    .where(_leads.c.id.in_(bindparam("ids", expanding=True)))
 )
+#: A lead as `_CARDS` reads it: its columns by name, as on the model.
+LeadRow = Any
 _REP_NAMES = select(Rep.id, Rep.name).where(Rep.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -219,20 +223,20 @@ async def lead_cards(session: AsyncSession, lead_ids: Collection[int]) -> dict[i
     if not lead_ids:
         return {}
     rows = (await session.execute(_CARDS, {"ids": sorted(set(lead_ids))})).all()
-    skipped = {lead.id: _skipped(lead) for lead, _ in rows}
+    skipped = {lead.id: _skipped(lead) for lead in rows}
     rep_ids = sorted({rep for reps in skipped.values() for rep, _ in reps})
     names = dict((await session.execute(_REP_NAMES, {"ids": rep_ids})).all()) if rep_ids else {}
     return {
         lead.id: StoredCard(
             _snapshot(
                 lead,
-                queue_name,
+                lead.queue_name,
                 tuple((names.get(rep, rep), why) for rep, why in skipped[lead.id]),
             ),
             lead.slack_channel_id,
             lead.slack_ts,
         )
-        for lead, queue_name in rows
+        for lead in rows
     }
 
 
@@ -242,7 +246,7 @@ async def lead_snapshot(session: AsyncSession, lead_id: int) -> LeadSnapshot | N
 
 
 def _snapshot(
-    lead: Lead, queue_name: str | None, skipped: tuple[tuple[str, str], ...]
+    lead: LeadRow, queue_name: str | None, skipped: tuple[tuple[str, str], ...]
 ) -> LeadSnapshot:
     return LeadSnapshot(
         id=lead.id,
@@ -276,7 +280,7 @@ def _snapshot(
     )
 
 
-def _sla_fields(lead: Lead) -> dict[str, Any]:
+def _sla_fields(lead: LeadRow) -> dict[str, Any]:
     clock = (lead.routing or {}).get("sla") or {}
     due = clock.get("due")
     elapsed = clock.get("elapsed_seconds")
@@ -291,7 +295,7 @@ def _sla_fields(lead: Lead) -> dict[str, Any]:
     }
 
 
-def _skipped(lead: Lead) -> list[tuple[str, str]]:
+def _skipped(lead: LeadRow) -> list[tuple[str, str]]:
     """(rep id, why) for each rep passed over at the lead's last offer."""
     skipped = ((lead.routing or {}).get("offer") or {}).get("skipped") or []
     return [(str(s.get("rep")), str(s.get("reason"))) for s in skipped]
