@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -125,10 +125,18 @@ async def replace_facts(
     if leads:
         await session.execute(
             insert(cast(Table, LeadFact.__table__)),
-            [{**asdict(f), "stage": int(f.stage)} for f in leads],
+            [{**_values(f), "stage": int(f.stage)} for f in leads],
         )
     if reps:
-        await session.execute(insert(cast(Table, LeadRepFact.__table__)), [asdict(r) for r in reps])
+        await session.execute(
+            insert(cast(Table, LeadRepFact.__table__)), [_values(r) for r in reps]
+        )
+
+
+def _values(facts: LeadFacts | RepFacts) -> dict[str, Any]:
+    """The facts' fields as insert values: flat scalars, so no `asdict` deep copy (which
+    cost the projector more than its inserts)."""
+    return {f.name: getattr(facts, f.name) for f in fields(facts)}
 
 
 async def mark_projected(session: AsyncSession, event_ids: Sequence[int]) -> None:
