@@ -16,10 +16,9 @@ from bot.domain.merge import Contact, plan_merge
 from bot.offers import Offers
 from bot.offers import record as record_offer
 from bot.qualify import Assessment, Qualifier, lead_facts
-from bot.sla import SlaClock, with_sla
+from bot.sla import SlaClock, SlaPlan, with_sla
 from store import leads as lead_store
 from store import outbox as outbox_store
-from store import rotation as rotation_store
 from store.db import Database
 from store.leads import event_values
 from store.models import Lead
@@ -98,6 +97,17 @@ class CaptureRequest:
     intake: LeadIntake
     actor: str
     then: Then | None = None
+
+
+@dataclass(frozen=True)
+class _Posting:
+    """What posting a lead to a queue writes (`Leads._place`): the lead's columns, its
+    events, its outbox rows and its SLA ladder, each without the lead id."""
+
+    lead_values: dict[str, Any]
+    events: list[dict[str, Any]]
+    outbox: list[dict[str, Any]]
+    plan: SlaPlan
 
 
 class _RequestFailed(Exception):
@@ -269,17 +279,10 @@ class Leads:
             "queue_id": route.queue_id,
             "routing": routing,
         }
-        events, outbox, plan = [captured], [], None
+        posted = None
         if route.queue_id is not None:
-            queue, choice = await self._offers.choose(session, queue_id=route.queue_id, now=now)
-            offer = record_offer(queue, choice, now=now, actor=actor, routing=routing)
-            plan = self._sla.plan(route.queue_id, now)
-            routing = with_sla(offer.lead_values["routing"], plan.clock)
-            placed = {**offer.lead_values, "routing": routing, "sla_status": "pending"}
-            events += offer.events
-            outbox.append(_card_row(queue.channel_id, now))
-            if offer.dm is not None:
-                outbox.append(offer.dm)
+            posted = await self._place(session, route.queue_id, routing, actor, now)
+            placed = posted.lead_values
         lead_id = await lead_store.add_lead(
             session,
             now=now,
@@ -302,11 +305,47 @@ class Leads:
             asked_for_human=intake.asked_for_human,
             **placed,
         )
-        await lead_store.add_events(session, lead_id, events)
-        await outbox_store.enqueue_many(session, [{**row, "lead_id": lead_id} for row in outbox])
-        if plan is not None:
-            await self._sla.schedule(session, lead_id, plan)
+        if posted is None:
+            await lead_store.add_events(session, lead_id, [captured])
+        else:
+            await self._post(session, lead_id, posted, earlier=[captured])
         return lead_id, LeadState(placed["state"])
+
+    async def _place(
+        self,
+        session: AsyncSession,
+        queue_id: str,
+        routing: dict[str, Any],
+        actor: str,
+        now: datetime,
+    ) -> _Posting:
+        """A lead posted to `queue_id` now, as values: the queue's next rep chosen (its lock
+        held), the offer and the SLA clock on the lead's columns, its events, its card and
+        DM, its ladder."""
+        queue, choice = await self._offers.choose(session, queue_id=queue_id, now=now)
+        offer = record_offer(queue, choice, now=now, actor=actor, routing=routing)
+        plan = self._sla.plan(queue_id, now)
+        lead_values = {
+            **offer.lead_values,
+            "routing": with_sla(offer.lead_values["routing"], plan.clock),
+            "sla_status": "pending",
+        }
+        outbox = [_card_row(queue.channel_id, now)] + ([offer.dm] if offer.dm else [])
+        return _Posting(lead_values, offer.events, outbox, plan)
+
+    async def _post(
+        self,
+        session: AsyncSession,
+        lead_id: int,
+        posted: _Posting,
+        *,
+        earlier: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Store a posting's events (after `earlier` ones, in the same statement), outbox
+        rows and SLA timers for the lead."""
+        await lead_store.add_events(session, lead_id, (earlier or []) + posted.events)
+        await outbox_store.enqueue_many(session, [{**r, "lead_id": lead_id} for r in posted.outbox])
+        await self._sla.schedule(session, lead_id, posted.plan)
 
     async def _post_and_offer(
         self,
@@ -316,14 +355,13 @@ class Leads:
         routing: dict[str, Any],
         actor: str,
     ) -> None:
-        """Queue the card of a stored lead, offer it and start its SLA clock."""
+        """Post and offer a stored lead (a nurtured one now sales-ready); its clock starts
+        afresh, so earlier steps are cancelled."""
         now = self._clock.now()
-        channel = await rotation_store.channel_of(session, queue_id) or "none"
-        await outbox_store.enqueue_many(session, [{**_card_row(channel, now), "lead_id": lead_id}])
-        await self._offers.offer(
-            session, lead_id=lead_id, queue_id=queue_id, now=now, actor=actor, routing=routing
-        )
-        await self._sla.start(session, lead_id=lead_id, queue_id=queue_id, captured_at=now)
+        posted = await self._place(session, queue_id, routing, actor, now)
+        await lead_store.set_lead(session, lead_id, **posted.lead_values, updated_at=now)
+        await self._sla.cancel(session, lead_id)
+        await self._post(session, lead_id, posted)
 
     async def _merge(
         self,

@@ -101,7 +101,8 @@ class SlaClock:
         return SlaPlan(queue_id, steps, clock)
 
     async def schedule(self, session: AsyncSession, lead_id: int, plan: SlaPlan) -> None:
-        """The plan's steps as pending timers (the lead's columns are the caller's)."""
+        """The plan's steps as pending timers; the caller stores `plan.clock` on the lead
+        (`with_sla`) with `sla_status` pending."""
         await timer_store.schedule(
             session,
             lead_id=lead_id,
@@ -110,20 +111,9 @@ class SlaClock:
             payload={"queue": plan.queue_id},
         )
 
-    async def start(
-        self, session: AsyncSession, *, lead_id: int, queue_id: str, captured_at: datetime
-    ) -> None:
-        """Schedule the queue's ladder for a stored lead just posted to it (a nurtured lead
-        now sales-ready; a new lead is inserted with its `plan`). Earlier steps are moot."""
-        plan = self.plan(queue_id, captured_at)
+    async def cancel(self, session: AsyncSession, lead_id: int) -> None:
+        """Cancel the lead's pending steps (a lead posted again starts its clock afresh)."""
         await timer_store.cancel(session, lead_id=lead_id, kind=SLA_TIMER)
-        await self.schedule(session, lead_id, plan)
-        await lead_store.set_lead(
-            session,
-            lead_id,
-            sla_status="pending",
-            routing=with_sla(await lead_store.routing_of(session, lead_id), plan.clock),
-        )
 
     async def on_change(self, session: AsyncSession, lead_id: int, now: datetime) -> None:
         """After a claim, first contact or close: cancel what can no longer apply, and

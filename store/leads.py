@@ -35,7 +35,6 @@ _OPEN_FOR_CONTACT = (
 )
 # SET takes the columns named in the parameters (Core's rule for an UPDATE without values()).
 _UPDATE_LEAD = update(_leads).where(_leads.c.id == bindparam("lead_key"))
-_ROUTING_OF = select(_leads.c.routing).where(_leads.c.id == bindparam("lead"))
 _VIEWED_URLS = select(PageView.url).where(
     or_(
         PageView.session_id.in_(
@@ -311,12 +310,6 @@ def reason_text(stored: Any) -> str:
 async def set_lead(session: AsyncSession, lead_id: int, **values: Any) -> None:
     """Set columns of one lead (a prebuilt Core update; loaded `Lead` objects are not refreshed)."""
     await session.execute(_UPDATE_LEAD, {"lead_key": lead_id, **values})
-
-
-async def routing_of(session: AsyncSession, lead_id: int) -> dict[str, Any]:
-    """The lead's stored routing note (a copy; empty when none)."""
-    routing = await session.scalar(_ROUTING_OF, {"lead": lead_id})
-    return dict(routing or {})
 
 
 async def record_card(session: AsyncSession, *, lead_id: int, channel_id: str, ts: str) -> None:

@@ -22,7 +22,6 @@ from store.models import Lead, Queue, QueueMember, Rep, RepEvent
 # An offer's statements, built once (building them cost more CPU than running them).
 _QUEUE = select(Queue).where(Queue.id == bindparam("queue"))
 _QUEUE_LOCKED = _QUEUE.with_for_update(key_share=True)
-_CHANNEL_OF = select(Queue.channel_id).where(Queue.id == bindparam("queue"))
 _open_counts = (
     select(Lead.owner_id, func.count().label("n"))
     .where(Lead.state.in_([s.value for s in OWNED_OPEN_STATES]), Lead.owner_id.is_not(None))
@@ -90,10 +89,6 @@ async def lock_queue(session: AsyncSession, queue_id: str) -> Queue:
     if queue is None:
         raise KeyError(f"no queue {queue_id!r}")
     return queue
-
-
-async def channel_of(session: AsyncSession, queue_id: str) -> str | None:
-    return await session.scalar(_CHANNEL_OF, {"queue": queue_id})
 
 
 async def is_member(session: AsyncSession, queue_id: str, rep_id: str) -> bool:

@@ -17,7 +17,7 @@ from bot.leads import Leads
 from store import leads as lead_store
 from store.db import Database
 from store.directory import sync_directory
-from store.models import Lead, LeadEvent, OutboxMessage
+from store.models import Lead, LeadEvent, OutboxMessage, Timer
 from tests.factories import intake, make_leads
 
 CONFIG = load_config(EXAMPLE_CONFIG_PATH)
@@ -140,3 +140,16 @@ async def test_a_nurtured_person_who_comes_back_sales_ready_gets_their_first_car
     assert (lead.score, lead.grade, lead.queue_id) == (60, "SQL", "sales")
     assert events[:4] == ["captured", "merged", "routed", "offered"]
     assert [kind for kind, _ in rows] == ["post_card", "dm_offer"]  # one card, no merge note
+    # Its SLA clock starts now, at the card: the routing note the card reads and the ladder.
+    assert lead.sla_status == "pending" and lead.offered_rep_id is not None
+    assert lead.routing["sla"]["start"] == clock.now().isoformat()
+    assert lead.routing["offer"]["rep"] == lead.offered_rep_id
+    async with db.reading() as session:
+        steps = list(
+            await session.scalars(
+                select(Timer.due_at).where(
+                    Timer.lead_id == first.lead_id, Timer.status == "pending"
+                )
+            )
+        )
+    assert steps and min(steps) > clock.now()
