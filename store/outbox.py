@@ -50,12 +50,10 @@ async def enqueue(
 ) -> None:
     """Add a pending row (one prebuilt Core insert, no flush); it commits with the caller's
     transaction, so rows of one key keep the order they were enqueued in (their ids)."""
-    await session.execute(
-        _INSERT,
-        pending_values(
-            kind=kind, ordering_key=ordering_key, now=now, lead_id=lead_id, payload=payload
-        ),
+    row = pending_values(
+        kind=kind, ordering_key=ordering_key, now=now, lead_id=lead_id, payload=payload
     )
+    await enqueue_many(session, [row])
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
